@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+// prpkit: Prototype Relevance Propagation and composite LRP, natively.
+//
+// Layers (each talks only to the one below):
+//   PRPKit         pure Swift core: Tensor → Kernels → Graph → ModelFile (→ Rules → Composites → Explain)
+//   PRPKitCABI     every @_cdecl export; built as libprpkit.so (product `prpkit`)
+//   prpkit-run     command-line front for harnesses
+import PackageDescription
+
+// Kernels are compiled once per ISA level and picked at run time (see Kernels/Dispatch).
+// `-Xcc -march=…` is what makes Swift's SIMD types emit zmm/ymm FMAs.
+func isaTarget(_ name: String, march: String?) -> Target {
+    .target(
+        name: name,
+        dependencies: ["_PRPKitCPU"],
+        path: "Sources/\(name)",
+        swiftSettings: [.unsafeFlags(["-O"] + (march.map { ["-Xcc", "-march=\($0)"] } ?? []))]
+    )
+}
+
+let package = Package(
+    name: "prpkit",
+    products: [
+        .library(name: "PRPKit", targets: ["PRPKit"]),
+        .library(name: "prpkit", type: .dynamic, targets: ["PRPKitCABI"]),
+        .executable(name: "prpkit-run", targets: ["prpkit-run"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "_PRPKitCPU", path: "Sources/_PRPKitCPU"),
+        isaTarget("_PRPKitKernelsV4", march: "x86-64-v4"),
+        isaTarget("_PRPKitKernelsV3", march: "x86-64-v3"),
+        isaTarget("_PRPKitKernelsBase", march: nil),
+        .target(
+            name: "PRPKit",
+            dependencies: ["_PRPKitCPU", "_PRPKitKernelsV4", "_PRPKitKernelsV3", "_PRPKitKernelsBase"],
+            path: "Sources/PRPKit",
+            swiftSettings: [.unsafeFlags(["-O"])]
+        ),
+        .target(
+            name: "PRPKitCABI",
+            dependencies: ["PRPKit"],
+            path: "Sources/PRPKitCABI",
+            linkerSettings: [
+                .linkedLibrary("m"),
+                .unsafeFlags(["-Xlinker", "-soname=libprpkit.so"]),
+            ]
+        ),
+        .executableTarget(
+            name: "prpkit-run",
+            dependencies: ["PRPKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/prpkit-run"
+        ),
+        .testTarget(
+            name: "PRPKitTests",
+            dependencies: ["PRPKit"],
+            path: "Tests/PRPKitTests"
+        ),
+    ],
+    // Kernels share raw pointers across worker threads by design (each chunk writes
+    // disjoint memory); Swift 6's strict Sendable checking cannot express that.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,74 @@
+/// What a forward pass returns.
+public struct ForwardResult: @unchecked Sendable {
+    /// The graph's outputs, in `Graph.outputs` order.
+    public var outputs: [Tensor]
+    /// Every value (inputs and node outputs) by name when activations were kept;
+    /// otherwise empty. Relevance propagation needs them.
+    public var activations: [String: Tensor]
+}
+
+extension Graph {
+    /// Runs the graph on `inputs` (one tensor per graph input, shapes of the declared
+    /// rank). Intermediate tensors are released as soon as their last consumer has run,
+    /// unless `keepActivations` is set. Safe to call from several threads at once.
+    public func forward(_ inputs: [Tensor], keepActivations: Bool = false) throws -> ForwardResult {
+        _ = try inferShapes(inputs.map(\.shape))
+        var values: [String: Tensor] = [:]
+        for (info, tensor) in zip(self.inputs, inputs) { values[info.name] = tensor }
+        var remainingUses: [String: Int] = [:]
+        if !keepActivations {
+            for node in nodes { for input in node.inputs { remainingUses[input, default: 0] += 1 } }
+            for output in outputs { remainingUses[output, default: 0] += 1 }
+        }
+        for node in nodes {
+            let args = node.inputs.map { values[$0]! }
+            values[node.name] = evaluate(node, args)
+            if !keepActivations {
+                for input in node.inputs {
+                    remainingUses[input]! -= 1
+                    if remainingUses[input] == 0 { values[input] = nil }
+                }
+            }
+        }
+        return ForwardResult(outputs: outputs.map { values[$0]! },
+                             activations: keepActivations ? values : [:])
+    }
+
+    /// The parameter tensor bound to `role` on `node` (nil when optional and absent).
+    public func parameter(_ node: Node, _ role: String) -> Tensor? {
+        node.parameters[role].flatMap { parameters[$0] }
+    }
+
+    /// Applies one node's op. Shapes were checked by `inferShapes`.
+    func evaluate(_ node: Node, _ x: [Tensor]) -> Tensor {
+        switch node.op {
+        case .conv2d(let a):
+            return Kernels.conv2d(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias"), a)
+        case .linear:
+            return Kernels.linear(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias"))
+        case .maxPool2d(let a): return Kernels.maxPool2d(x[0], a)
+        case .avgPool2d(let a): return Kernels.avgPool2d(x[0], a)
+        case .adaptiveAvgPool2d(let o): return Kernels.adaptiveAvgPool2d(x[0], output: o)
+        case .batchNorm2d(let eps):
+            return Kernels.batchNorm2d(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias")!,
+                                       mean: parameter(node, "running_mean")!,
+                                       variance: parameter(node, "running_var")!, epsilon: eps)
+        case .relu: return Kernels.relu(x[0])
+        case .sigmoid: return Kernels.sigmoid(x[0])
+        case .tanh: return Kernels.tanh(x[0])
+        case .dropout: return x[0]
+        case .add: return Kernels.add(x[0], x[1])
+        case .flatten, .reshape:
+            // Shape inference already produced the target shape; the floats are shared.
+            return try! x[0].reshaped(try! ShapeInference.outputShape(of: node, inputs: [x[0].shape], parameters: [:]))
+        case .concat(let axis):
+            return Kernels.concat(x, axis: axis < 0 ? axis + x[0].rank : axis)
+        case .l2Distance(let mode):
+            return Kernels.l2Distance(x[0], prototypes: parameter(node, "prototypes")!, mode: mode)
+        case .logSimilarity(let eps): return Kernels.logSimilarity(x[0], epsilon: eps)
+        case .expSimilarity(let eps, let logp): return Kernels.expSimilarity(x[0], epsilon: eps, logProbabilities: logp)
+        case .spatialMin: return Kernels.spatialExtremum(x[0], maximum: false)
+        case .spatialMax: return Kernels.spatialExtremum(x[0], maximum: true)
+        }
+    }
+}

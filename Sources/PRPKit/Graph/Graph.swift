@@ -1,0 +1,115 @@
+/// A validated computation graph: inputs, nodes in topological order, outputs, and the
+/// parameter tensors the nodes reference by name.
+///
+/// Construction checks everything a forward pass relies on — unique names, known
+/// inputs, no cycles, present parameters of the right shapes, and inferred shapes for
+/// the declared input shapes — so that an invalid model fails at load, never mid-run.
+/// A `Graph` is immutable and safe to share between threads.
+public final class Graph: @unchecked Sendable {
+    public let inputs: [ValueInfo]
+    /// Nodes in an order where every node follows the producers of its inputs.
+    public let nodes: [Node]
+    public let outputs: [String]
+    public let parameters: [String: Tensor]
+    /// Shape of every value (inputs and node outputs) for the declared input shapes.
+    public private(set) var shapes: [String: [Int]] = [:]
+
+    public init(inputs: [ValueInfo], nodes: [Node], outputs: [String], parameters: [String: Tensor]) throws {
+        guard !inputs.isEmpty else { throw PRPKitError.invalidModel("graph has no inputs") }
+        guard !outputs.isEmpty else { throw PRPKitError.invalidModel("graph has no outputs") }
+        var producers: [String: Int] = [:]
+        var names = Set<String>()
+        for input in inputs {
+            guard !input.name.isEmpty, names.insert(input.name).inserted else {
+                throw PRPKitError.invalidModel("graph input name '\(input.name)' is empty or repeated")
+            }
+            guard !input.shape.isEmpty, input.shape.allSatisfy({ $0 > 0 && $0 <= 1 << 31 }) else {
+                throw PRPKitError.invalidModel("graph input '\(input.name)' has invalid shape \(input.shape)")
+            }
+        }
+        for (i, node) in nodes.enumerated() {
+            guard !node.name.isEmpty, names.insert(node.name).inserted else {
+                throw PRPKitError.invalidModel("node name '\(node.name)' is empty or repeated")
+            }
+            producers[node.name] = i
+        }
+        for node in nodes {
+            if let arity = node.op.arity, node.inputs.count != arity {
+                throw PRPKitError.invalidModel("node '\(node.name)' (\(node.op.kind)) takes \(arity) input(s), has \(node.inputs.count)")
+            }
+            if node.inputs.isEmpty { throw PRPKitError.invalidModel("node '\(node.name)' has no inputs") }
+            for input in node.inputs where !names.contains(input) {
+                throw PRPKitError.invalidModel("node '\(node.name)' reads unknown value '\(input)'")
+            }
+            let roles = node.op.parameterRoles
+            for role in roles.required where node.parameters[role] == nil {
+                throw PRPKitError.invalidModel("node '\(node.name)' (\(node.op.kind)) lacks parameter '\(role)'")
+            }
+            for (role, tensorName) in node.parameters {
+                guard roles.required.contains(role) || roles.optional.contains(role) else {
+                    throw PRPKitError.invalidModel("node '\(node.name)' (\(node.op.kind)) has unknown parameter role '\(role)'")
+                }
+                guard parameters[tensorName] != nil else {
+                    throw PRPKitError.invalidModel("node '\(node.name)' references missing parameter '\(tensorName)'")
+                }
+            }
+        }
+        for output in outputs where !names.contains(output) {
+            throw PRPKitError.invalidModel("graph output '\(output)' is not a value of the graph")
+        }
+        self.inputs = inputs
+        self.nodes = try Graph.topologicalOrder(nodes, producers: producers)
+        self.outputs = outputs
+        self.parameters = parameters
+        self.shapes = try inferShapes(inputs.map(\.shape))
+    }
+
+    /// Kahn's algorithm, stable: among ready nodes the earliest in the given order runs first.
+    static func topologicalOrder(_ nodes: [Node], producers: [String: Int]) throws -> [Node] {
+        var pending = nodes.map { node in Set(node.inputs.compactMap { producers[$0] }).count }
+        var consumers = [[Int]](repeating: [], count: nodes.count)
+        for (i, node) in nodes.enumerated() {
+            for p in Set(node.inputs.compactMap({ producers[$0] })) { consumers[p].append(i) }
+        }
+        var ready = (0..<nodes.count).filter { pending[$0] == 0 }
+        var order: [Node] = []
+        order.reserveCapacity(nodes.count)
+        while !ready.isEmpty {
+            ready.sort(by: >)
+            let i = ready.removeLast()
+            order.append(nodes[i])
+            for c in consumers[i] {
+                pending[c] -= 1
+                if pending[c] == 0 { ready.append(c) }
+            }
+        }
+        guard order.count == nodes.count else {
+            let stuck = (0..<nodes.count).first { pending[$0] > 0 }.map { nodes[$0].name } ?? "?"
+            throw PRPKitError.invalidModel("graph has a cycle through node '\(stuck)'")
+        }
+        return order
+    }
+
+    /// Shapes of every value for the given input shapes (same rank as declared; any
+    /// extents that the ops accept). Throws `.invalidArgument` naming the first node
+    /// that cannot take its inputs.
+    public func inferShapes(_ inputShapes: [[Int]]) throws -> [String: [Int]] {
+        guard inputShapes.count == inputs.count else {
+            throw PRPKitError.invalidArgument("model takes \(inputs.count) input(s), got \(inputShapes.count)")
+        }
+        var shapes: [String: [Int]] = [:]
+        for (info, shape) in zip(inputs, inputShapes) {
+            guard shape.count == info.shape.count, shape.allSatisfy({ $0 > 0 }) else {
+                throw PRPKitError.invalidArgument(
+                    "input '\(info.name)' must have rank \(info.shape.count) and positive extents (declared \(info.shape)), got \(shape)")
+            }
+            shapes[info.name] = shape
+        }
+        for node in nodes {
+            let params = node.parameters.mapValues { parameters[$0]!.shape }
+            let ins = node.inputs.map { shapes[$0]! }
+            shapes[node.name] = try ShapeInference.outputShape(of: node, inputs: ins, parameters: params)
+        }
+        return shapes
+    }
+}

@@ -1,0 +1,144 @@
+/// A height/width pair (kernel sizes, strides, paddings, dilations, output sizes).
+public struct Pair2: Equatable, Hashable, Sendable {
+    public var h: Int
+    public var w: Int
+    public init(_ h: Int, _ w: Int) { self.h = h; self.w = w }
+}
+
+public struct Conv2dAttributes: Equatable, Sendable {
+    public var stride = Pair2(1, 1)
+    public var padding = Pair2(0, 0)
+    public var dilation = Pair2(1, 1)
+    public var groups = 1
+    public init(stride: Pair2 = Pair2(1, 1), padding: Pair2 = Pair2(0, 0),
+                dilation: Pair2 = Pair2(1, 1), groups: Int = 1) {
+        self.stride = stride; self.padding = padding; self.dilation = dilation; self.groups = groups
+    }
+}
+
+public struct MaxPool2dAttributes: Equatable, Sendable {
+    public var kernel: Pair2
+    public var stride: Pair2
+    public var padding = Pair2(0, 0)
+    public var dilation = Pair2(1, 1)
+    public var ceilMode = false
+    public init(kernel: Pair2, stride: Pair2? = nil, padding: Pair2 = Pair2(0, 0),
+                dilation: Pair2 = Pair2(1, 1), ceilMode: Bool = false) {
+        self.kernel = kernel; self.stride = stride ?? kernel; self.padding = padding
+        self.dilation = dilation; self.ceilMode = ceilMode
+    }
+}
+
+public struct AvgPool2dAttributes: Equatable, Sendable {
+    public var kernel: Pair2
+    public var stride: Pair2
+    public var padding = Pair2(0, 0)
+    public var ceilMode = false
+    public var countIncludePad = true
+    /// When set, every window sum is divided by this instead of the window size.
+    public var divisorOverride: Int? = nil
+    public init(kernel: Pair2, stride: Pair2? = nil, padding: Pair2 = Pair2(0, 0),
+                ceilMode: Bool = false, countIncludePad: Bool = true, divisorOverride: Int? = nil) {
+        self.kernel = kernel; self.stride = stride ?? kernel; self.padding = padding
+        self.ceilMode = ceilMode; self.countIncludePad = countIncludePad
+        self.divisorOverride = divisorOverride
+    }
+}
+
+/// How squared L2 distances between features and prototypes are evaluated. The three
+/// variants differ in float32 rounding only; each reproduces one reference exactly.
+public enum DistanceMode: String, Equatable, Sendable, CaseIterable {
+    /// `torch.cdist(f, p) ** 2` (CaBRNet's SquaredEuclideanDistance), including
+    /// torch's switch to the matrix-product form when H·W > 25 or P > 25.
+    case cdist
+    /// CaBRNet's LegacyProtoPNet form: ‖f‖² + (−2 f·p + ‖p‖²).
+    case protopnet
+    /// CaBRNet's LegacyProtoTree form: (‖f‖² + ‖p‖²) − 2 f·p.
+    case prototree
+}
+
+/// The operation a graph node performs. The JSON name of each case is its `kind`;
+/// `Op+JSON.swift` maps attributes to and from the model file.
+///
+/// Shapes: images are (N, C, H, W); `linear` takes (N, in) → (N, out).
+public enum Op: Equatable, Sendable {
+    /// Parameters: `weight` (Cout, Cin/groups, kH, kW), optional `bias` (Cout).
+    case conv2d(Conv2dAttributes)
+    /// Parameters: `weight` (out, in), optional `bias` (out). Input (N, in).
+    case linear
+    /// PyTorch's max_pool2d; on ties the first maximum in window order wins.
+    case maxPool2d(MaxPool2dAttributes)
+    case avgPool2d(AvgPool2dAttributes)
+    /// Output (N, C, outH, outW) with PyTorch's adaptive window boundaries.
+    case adaptiveAvgPool2d(output: Pair2)
+    /// Inference batch norm. Parameters: `weight`, `bias`, `running_mean`, `running_var` (C).
+    case batchNorm2d(epsilon: Float)
+    case relu
+    case sigmoid
+    case tanh
+    /// Identity at inference.
+    case dropout
+    /// Elementwise sum of two tensors of equal shape.
+    case add
+    /// Merges dimensions start...end (negative counts from the end), as torch.flatten.
+    case flatten(start: Int, end: Int)
+    /// Keeps the batch dimension and reshapes the rest to `shape` (one entry may be −1).
+    case reshape(shape: [Int])
+    /// Concatenates its inputs along `axis` (negative counts from the end).
+    case concat(axis: Int)
+    /// Squared L2 distances, features (N, D, H, W) × parameter `prototypes` (P, D[, 1, 1])
+    /// → (N, P, H, W).
+    case l2Distance(mode: DistanceMode)
+    /// ProtoPNet similarity: d ← relu(d); log((d + 1) / (d + epsilon)).
+    case logSimilarity(epsilon: Float)
+    /// ProtoTree similarity: s = sqrt(|d| + epsilon); exp(−s), or −s if `logProbabilities`.
+    case expSimilarity(epsilon: Float, logProbabilities: Bool)
+    /// Minimum over H and W: (N, C, H, W) → (N, C).
+    case spatialMin
+    /// Maximum over H and W: (N, C, H, W) → (N, C).
+    case spatialMax
+
+    /// The stable name used in model files and error messages.
+    public var kind: String {
+        switch self {
+        case .conv2d: return "conv2d"
+        case .linear: return "linear"
+        case .maxPool2d: return "max_pool2d"
+        case .avgPool2d: return "avg_pool2d"
+        case .adaptiveAvgPool2d: return "adaptive_avg_pool2d"
+        case .batchNorm2d: return "batch_norm2d"
+        case .relu: return "relu"
+        case .sigmoid: return "sigmoid"
+        case .tanh: return "tanh"
+        case .dropout: return "dropout"
+        case .add: return "add"
+        case .flatten: return "flatten"
+        case .reshape: return "reshape"
+        case .concat: return "concat"
+        case .l2Distance: return "l2_distance"
+        case .logSimilarity: return "log_similarity"
+        case .expSimilarity: return "exp_similarity"
+        case .spatialMin: return "spatial_min"
+        case .spatialMax: return "spatial_max"
+        }
+    }
+
+    /// Parameter roles the op requires, and those it accepts but may lack.
+    public var parameterRoles: (required: [String], optional: [String]) {
+        switch self {
+        case .conv2d, .linear: return (["weight"], ["bias"])
+        case .batchNorm2d: return (["weight", "bias", "running_mean", "running_var"], [])
+        case .l2Distance: return (["prototypes"], [])
+        default: return ([], [])
+        }
+    }
+
+    /// Number of tensor inputs; nil means one or more.
+    public var arity: Int? {
+        switch self {
+        case .add: return 2
+        case .concat: return nil
+        default: return 1
+        }
+    }
+}

@@ -1,0 +1,29 @@
+/// A float32 buffer, 64-byte aligned so that kernels can use aligned full-width vector
+/// loads on the first element. Either owned (freed on deinit) or borrowed from a caller
+/// (the C ABI wraps caller buffers without copying; the caller keeps them alive for the
+/// duration of the call).
+public final class TensorStorage: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let count: Int
+    private let owned: Bool
+
+    /// Allocates `count` floats, zero-filled.
+    public init(count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer.initialize(repeating: 0, count: max(count, 1))
+        owned = true
+    }
+
+    /// Borrows `count` floats at `pointer`; nothing is copied or freed.
+    public init(borrowing pointer: UnsafeMutablePointer<Float>, count: Int) {
+        self.pointer = pointer
+        self.count = count
+        owned = false
+    }
+
+    deinit {
+        if owned { UnsafeMutableRawPointer(pointer).deallocate() }
+    }
+}

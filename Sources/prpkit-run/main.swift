@@ -1,0 +1,2 @@
+import PRPKit
+print("prpkit")
