@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything prpkit's build and tests need on a fresh Debian machine with
+# Swift and CPython. Idempotent: re-running only checks what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+
+# The C extension needs Python.h for the interpreter in use.
+if ! "$PYTHON" - <<'PY'
+import os, sys, sysconfig
+sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else 1)
+PY
+then
+    echo "setup: Python.h missing, installing libpython3-dev"
+    apt-get update -qq && apt-get install -y -qq libpython3-dev
+fi
+
+command -v gcc >/dev/null || { apt-get update -qq && apt-get install -y -qq gcc; }
+
+# Reference libraries (torch, captum, CaBRNet) for parity tests and benchmarks.
+if ! "$PYTHON" -c "import torch, torchvision, captum, cabrnet, pytest, PIL" 2>/dev/null; then
+    "$PYTHON" -m pip install -q -r python/requirements-test.txt
+    "$PYTHON" -m pip install -q --no-deps cabrnet==1.2
+fi
+echo "setup: ok"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every prpkit test: Swift core (swift test), the C example against the shipped
+# library, and the Python package (pytest, against live torch/captum/CaBRNet).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+
+bash scripts/setup.sh
+
+echo "== swift test"
+swift test
+
+echo "== C example"
+bash scripts/test_c_example.sh
+
+echo "== python"
+"$PYTHON" -m pip install -q ./python
+cd python && "$PYTHON" -m pytest -q tests
