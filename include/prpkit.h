@@ -1,0 +1,240 @@
+/*
+ * prpkit.h — the C interface of prpkit (libprpkit.so).
+ *
+ * prpkit computes Prototype Relevance Propagation (PRP) and composite LRP heatmaps for
+ * CNNs natively. This header is hand-written and is the single source of truth for the
+ * ABI; the Swift exports in Sources/PRPKitCABI implement exactly what is declared here.
+ *
+ * ------------------------------------------------------------------------------------
+ * Worked example: load a model, query its shapes, run a forward pass, free.
+ * (A complete, tested program is examples/c/forward.c.)
+ *
+ *     #include <stdio.h>
+ *     #include <stdlib.h>
+ *     #include "prpkit.h"
+ *
+ *     int main(int argc, char** argv) {
+ *         prpkit_model* model = NULL;
+ *         if (prpkit_model_load(argv[1], &model) != PRPKIT_OK) {
+ *             fprintf(stderr, "load: %s\n", prpkit_last_error());
+ *             return 1;
+ *         }
+ *
+ *         // The declared shape of input 0, e.g. {1, 3, 224, 224}.
+ *         int64_t in_shape[PRPKIT_MAX_RANK];
+ *         size_t in_rank = 0;
+ *         prpkit_model_input_shape(model, 0, in_shape, PRPKIT_MAX_RANK, &in_rank);
+ *         size_t n_in = 1;
+ *         for (size_t d = 0; d < in_rank; d++) n_in *= (size_t)in_shape[d];
+ *         float* x = calloc(n_in, sizeof(float));      // fill with your image, NCHW
+ *
+ *         prpkit_input input = { x, in_shape, in_rank };
+ *
+ *         // Ask for the output shape first: with capacity 0 the call only infers shapes
+ *         // (no compute) and returns PRPKIT_ERROR_BUFFER_TOO_SMALL.
+ *         prpkit_output output = { NULL, 0 };
+ *         prpkit_model_forward(model, &input, 1, &output, 1, NULL);
+ *         size_t n_out = 1;
+ *         for (size_t d = 0; d < output.rank; d++) n_out *= (size_t)output.shape[d];
+ *
+ *         output.data = malloc(n_out * sizeof(float));
+ *         output.capacity = n_out;
+ *         prpkit_forward_options options = prpkit_forward_default_options();
+ *         if (prpkit_model_forward(model, &input, 1, &output, 1, &options) != PRPKIT_OK) {
+ *             fprintf(stderr, "forward: %s\n", prpkit_last_error());
+ *         } else {
+ *             printf("output[0] = %g\n", output.data[0]);
+ *         }
+ *
+ *         free(output.data);
+ *         free(x);
+ *         prpkit_model_free(model);                       // NULL-safe
+ *         return 0;
+ *     }
+ *
+ * Build:  gcc -I include app.c -L <dir of libprpkit.so> -lprpkit -Wl,-rpath,<that dir>
+ * ------------------------------------------------------------------------------------
+ *
+ * Conventions
+ *  - Every fallible function returns an int status: PRPKIT_OK (0) or one of the
+ *    PRPKIT_ERROR_* codes. On error, prpkit_last_error() returns a message for the
+ *    calling thread. No function aborts or exits the process on bad input: NULL
+ *    pointers, wrong sizes, ranks or shapes, truncated or inconsistent model files are
+ *    all reported as status codes.
+ *  - Tensors are float32, C-contiguous (row-major); images are NCHW as in PyTorch.
+ *  - Ownership: the caller owns every buffer it passes in; prpkit never keeps a pointer
+ *    to caller memory beyond the call. Inputs are read in place (no copy). Strings and
+ *    arrays that prpkit returns by pointer are owned by prpkit and stay valid for the
+ *    lifetime stated at each function.
+ *  - Threads: a loaded model is immutable. Any number of threads may call
+ *    prpkit_model_forward (and the query functions) on the same model at once. Do not
+ *    free a model while another thread still uses it.
+ *  - Versioning: option structs start with `struct_size`; get them from the
+ *    *_default_options() function so that fields added later keep old callers working.
+ *    prpkit_version() lets a caller check the library it loaded at run time.
+ *
+ * Model files: a prpkit model file is a safetensors file whose "__metadata__" carries
+ * the graph as JSON; see docs/model-format.md.
+ */
+#ifndef PRPKIT_H
+#define PRPKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Version of this header. Compare with prpkit_version() at run time. */
+#define PRPKIT_VERSION_MAJOR 0
+#define PRPKIT_VERSION_MINOR 1
+#define PRPKIT_VERSION_PATCH 0
+
+/* The largest tensor rank the ABI carries (shapes in prpkit_output are inline). */
+#define PRPKIT_MAX_RANK 8
+
+/* ---- Status codes and errors -------------------------------------------------------- */
+
+enum {
+    PRPKIT_OK = 0,
+    /* A NULL pointer, an out-of-range index, a wrong rank/shape/count or option. */
+    PRPKIT_ERROR_INVALID_ARGUMENT = 1,
+    /* The model file or memory image is malformed, truncated or inconsistent. */
+    PRPKIT_ERROR_INVALID_MODEL = 2,
+    /* Well-formed, but names an op, dtype, format version or feature prpkit lacks. */
+    PRPKIT_ERROR_UNSUPPORTED = 3,
+    /* Reading or writing a file failed. */
+    PRPKIT_ERROR_IO = 4,
+    /* A caller buffer is too small; the required size has been written where documented. */
+    PRPKIT_ERROR_BUFFER_TOO_SMALL = 5,
+    /* A bug in prpkit. Please report it with the message. */
+    PRPKIT_ERROR_INTERNAL = 6
+};
+
+/* The message of the last failed call on the calling thread ("" if none). Owned by
+ * prpkit; valid until the next prpkit call on the same thread. Never NULL. */
+const char* prpkit_last_error(void);
+
+/* A static name for a status code, e.g. "PRPKIT_ERROR_IO". Never NULL. */
+const char* prpkit_status_string(int status);
+
+/* ---- Version ------------------------------------------------------------------------ */
+
+/* The library's version. Any of the pointers may be NULL. Returns PRPKIT_OK. */
+int prpkit_version(int* major, int* minor, int* patch);
+
+/* The library's version as "MAJOR.MINOR.PATCH" (static string). */
+const char* prpkit_version_string(void);
+
+/* ---- Threads ------------------------------------------------------------------------ */
+
+/* Sets the number of worker threads the kernels use, process-wide. n > 0 sets it;
+ * n == 0 restores the default (env PRPKIT_NUM_THREADS, else the online core count).
+ * Call it before starting concurrent work: calls in flight may see either value.
+ * Returns PRPKIT_ERROR_INVALID_ARGUMENT for n < 0. */
+int prpkit_set_num_threads(int n);
+
+/* The current process-wide worker thread count (always >= 1). */
+int prpkit_get_num_threads(void);
+
+/* ---- Models ------------------------------------------------------------------------- */
+
+/* A loaded, validated, immutable model (graph + weights). Opaque. */
+typedef struct prpkit_model prpkit_model;
+
+/* Loads a model file. On success *out receives a model the caller frees with
+ * prpkit_model_free. On failure *out is set to NULL (when out is not NULL). */
+int prpkit_model_load(const char* path, prpkit_model** out);
+
+/* Loads a model from a memory image of a model file (`size` bytes at `data`). The
+ * bytes are copied: the caller may free `data` as soon as the call returns. */
+int prpkit_model_load_from_memory(const void* data, size_t size, prpkit_model** out);
+
+/* Frees a model and everything it owns (names, shapes). NULL-safe. */
+void prpkit_model_free(prpkit_model* model);
+
+/* Writes the model to `path` as a model file (deterministic bytes: saving a loaded
+ * file reproduces it bit for bit when it was written by prpkit). */
+int prpkit_model_save(const prpkit_model* model, const char* path);
+
+/* ---- Model queries ------------------------------------------------------------------ */
+/* Names returned here are NUL-terminated UTF-8, owned by the model and valid until
+ * prpkit_model_free. Shapes are copied into caller arrays of `capacity` entries; *rank
+ * always receives the rank, and PRPKIT_ERROR_BUFFER_TOO_SMALL is returned (nothing
+ * else written) when capacity < rank. */
+
+int prpkit_model_num_inputs(const prpkit_model* model, size_t* out);
+int prpkit_model_num_outputs(const prpkit_model* model, size_t* out);
+
+int prpkit_model_input_name(const prpkit_model* model, size_t index, const char** out);
+int prpkit_model_output_name(const prpkit_model* model, size_t index, const char** out);
+
+/* The declared shape of input `index` (the batch extent may differ at run time). */
+int prpkit_model_input_shape(const prpkit_model* model, size_t index,
+                             int64_t* shape, size_t capacity, size_t* rank);
+
+/* The shape of output `index` when every input has its declared shape. For other input
+ * shapes, call prpkit_model_forward with capacity 0 (see below). */
+int prpkit_model_output_shape(const prpkit_model* model, size_t index,
+                              int64_t* shape, size_t capacity, size_t* rank);
+
+/* ---- Forward ------------------------------------------------------------------------ */
+
+/* One input tensor, read in place for the duration of the call. `shape` has `rank`
+ * entries; `data` holds their product of floats. The rank must equal the declared
+ * rank; extents may differ where the ops allow (e.g. another batch size). */
+typedef struct prpkit_input {
+    const float* data;
+    const int64_t* shape;
+    size_t rank;
+} prpkit_input;
+
+/* One output slot. The caller sets `data` and `capacity` (in floats); prpkit writes
+ * `shape` and `rank` (always, also when it returns PRPKIT_ERROR_BUFFER_TOO_SMALL), then
+ * the values (product of shape floats) into `data`. Zero-initialize the struct. */
+typedef struct prpkit_output {
+    float* data;
+    size_t capacity;
+    int64_t shape[PRPKIT_MAX_RANK];
+    size_t rank;
+} prpkit_output;
+
+/* Options of prpkit_model_forward. Get defaults from prpkit_forward_default_options();
+ * an all-zero struct with struct_size set is also the defaults. */
+typedef struct prpkit_forward_options {
+    /* sizeof(prpkit_forward_options) as the caller was compiled; set by the default. */
+    size_t struct_size;
+    /* Worker threads for this call. 0 = the process-wide setting (prpkit_set_num_threads).
+     * Per-call values are reserved: this version returns PRPKIT_ERROR_UNSUPPORTED for
+     * any other value. */
+    int num_threads;
+} prpkit_forward_options;
+
+/* Defaults for prpkit_forward_options (inline, so that `struct_size` is the caller's). */
+static inline prpkit_forward_options prpkit_forward_default_options(void) {
+    prpkit_forward_options options;
+    options.struct_size = sizeof(prpkit_forward_options);
+    options.num_threads = 0;
+    return options;
+}
+
+/* Runs the model: n_inputs must equal prpkit_model_num_inputs, n_outputs must equal
+ * prpkit_model_num_outputs (outputs in model order). `options` may be NULL (defaults).
+ *
+ * Shapes are inferred first and written to every output's shape/rank. If any output's
+ * capacity is smaller than its element count, nothing is computed and
+ * PRPKIT_ERROR_BUFFER_TOO_SMALL is returned: calling with data = NULL and capacity = 0
+ * is the way to ask for output shapes. `data` may be NULL only when capacity is 0.
+ *
+ * Safe to call concurrently on one model from several threads. */
+int prpkit_model_forward(const prpkit_model* model,
+                         const prpkit_input* inputs, size_t n_inputs,
+                         prpkit_output* outputs, size_t n_outputs,
+                         const prpkit_forward_options* options);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PRPKIT_H */
