@@ -1,0 +1,1 @@
+"""prpkit: Prototype Relevance Propagation and composite LRP, natively."""

@@ -1,0 +1,714 @@
+"""Conversion of PyTorch modules (and CaBRNet ProtoPNet models) to prpkit graphs.
+
+`graph_from_torch(module, example_input)` traces `module` with torch.fx (in eval mode),
+maps every traced operation to a prpkit op (docs/graph-json.md) and returns
+``(graph_dict, params)``: the graph JSON object and the float32 parameter arrays it
+references. `save_model` writes both as a prpkit model file; `load_model_arrays` reads
+one back.
+
+CaBRNet models are handled structurally: the feature extractor (a torchvision
+feature-extractor GraphModule + add-on layers) is converted from its fx graph, the
+ProtoPNet classifier is mapped to l2_distance → spatial_min → similarity → linear.
+
+Supported: nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
+nn.BatchNorm2d, nn.ReLU / F.relu / torch.relu (in-place too), nn.Sigmoid, nn.Tanh,
+nn.Dropout*, nn.Identity, additions (+, +=, torch.add, Tensor.add/add_), flatten /
+view / reshape keeping the batch dimension, torch.cat, and their functional forms.
+Anything else raises `UnsupportedOperation` naming the module or function and its type.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from . import _safetensors
+
+__all__ = ["graph_from_torch", "save_model", "load_model_arrays", "UnsupportedOperation",
+           "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "prpkit"
+FORMAT_VERSION = "1"
+
+
+class UnsupportedOperation(TypeError):
+    """A traced module or function that has no prpkit equivalent."""
+
+
+# --------------------------------------------------------------------------- model file
+
+def save_model(path: str, graph_dict: dict, params: dict[str, np.ndarray]) -> None:
+    """Writes a prpkit model file: a safetensors file whose metadata carries the graph."""
+    referenced = {name for node in graph_dict["nodes"] for name in node.get("parameters", {}).values()}
+    missing = sorted(referenced - set(params))
+    if missing:
+        raise ValueError(f"graph references parameters that are not provided: {missing}")
+    tensors = {k: np.ascontiguousarray(np.asarray(v, dtype=np.float32)) for k, v in params.items()}
+    metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                "graph": json.dumps(graph_dict, separators=(",", ":"))}
+    _safetensors.save_file(tensors, path, metadata)
+
+
+def load_model_arrays(path: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """Reads a prpkit model file: (graph_dict, params)."""
+    tensors, metadata = _safetensors.load_file(path)
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a prpkit model file (metadata format={metadata.get('format')!r})")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{path}: unsupported prpkit format_version {metadata.get('format_version')!r}")
+    if "graph" not in metadata:
+        raise ValueError(f"{path}: prpkit model file without a graph")
+    return json.loads(metadata["graph"]), tensors
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _pair(v, what: str) -> list[int]:
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1:
+            v = (v[0], v[0])
+        if len(v) != 2:
+            raise UnsupportedOperation(f"{what}: expected one or two values, got {v!r}")
+        return [int(v[0]), int(v[1])]
+    return [int(v), int(v)]
+
+
+def _np(t) -> np.ndarray:
+    return t.detach().to("cpu").float().contiguous().numpy().copy()
+
+
+def _describe(obj) -> str:
+    t = type(obj)
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def _fn_name(fn) -> str:
+    mod = getattr(fn, "__module__", None) or ""
+    return f"{mod}.{getattr(fn, '__name__', repr(fn))}".lstrip(".")
+
+
+class _Graph:
+    """Accumulates nodes and parameters of the prpkit graph being built."""
+
+    def __init__(self) -> None:
+        self.inputs: list[dict] = []
+        self.nodes: list[dict] = []
+        self.params: dict[str, np.ndarray] = {}
+        self.names: set[str] = set()
+        self.param_owner: dict[int, str] = {}  # id(torch tensor) -> parameter name
+
+    def unique(self, name: str) -> str:
+        name = name or "node"
+        if name not in self.names:
+            self.names.add(name)
+            return name
+        i = 1
+        while f"{name}_{i}" in self.names:
+            i += 1
+        self.names.add(f"{name}_{i}")
+        return f"{name}_{i}"
+
+    def add_input(self, name: str, shape) -> str:
+        name = self.unique(name)
+        self.inputs.append({"name": name, "shape": [int(s) for s in shape]})
+        return name
+
+    def param(self, name: str, tensor=None, array: np.ndarray | None = None) -> str:
+        """Registers a parameter (shared when the same torch tensor is used twice)."""
+        if tensor is not None and id(tensor) in self.param_owner:
+            return self.param_owner[id(tensor)]
+        arr = _np(tensor) if tensor is not None else np.ascontiguousarray(array, dtype=np.float32)
+        base, i = name, 1
+        while name in self.params:
+            name = f"{base}_{i}"
+            i += 1
+        self.params[name] = arr
+        if tensor is not None:
+            self.param_owner[id(tensor)] = name
+        return name
+
+    def node(self, name: str, op: str, inputs: list[str], attributes: dict | None = None,
+             parameters: dict[str, str] | None = None) -> str:
+        for i in inputs:
+            if not isinstance(i, str):
+                raise UnsupportedOperation(f"node '{name}' ({op}): input {i!r} is not a tensor value")
+        name = self.unique(name)
+        self.nodes.append({"name": name, "op": op, "inputs": list(inputs),
+                           "attributes": attributes or {}, "parameters": parameters or {}})
+        return name
+
+    def to_dict(self, outputs: list[str]) -> dict:
+        return {"inputs": self.inputs, "nodes": self.nodes, "outputs": outputs}
+
+
+# --------------------------------------------------------------------------- module ops
+
+def _conv2d_attrs(m, where: str) -> dict:
+    if getattr(m, "padding_mode", "zeros") != "zeros":
+        raise UnsupportedOperation(f"{where}: Conv2d padding_mode={m.padding_mode!r} (only 'zeros')")
+    k, d = _pair(m.kernel_size, where), _pair(m.dilation, where)
+    padding = m.padding
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = [0, 0]
+        else:  # 'same'
+            total = [d[i] * (k[i] - 1) for i in range(2)]
+            if any(t % 2 for t in total):
+                raise UnsupportedOperation(f"{where}: Conv2d padding='same' with asymmetric padding")
+            padding = [t // 2 for t in total]
+    return {"stride": _pair(m.stride, where), "padding": _pair(padding, where),
+            "dilation": d, "groups": int(m.groups)}
+
+
+def _max_pool_attrs(kernel, stride, padding, dilation, ceil_mode, where) -> dict:
+    kernel = _pair(kernel, where)
+    stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) \
+        else _pair(stride, where)
+    return {"kernel": kernel, "stride": stride, "padding": _pair(padding, where),
+            "dilation": _pair(dilation, where), "ceil_mode": bool(ceil_mode)}
+
+
+def _avg_pool_attrs(kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, where) -> dict:
+    kernel = _pair(kernel, where)
+    stride = kernel if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) \
+        else _pair(stride, where)
+    return {"kernel": kernel, "stride": stride, "padding": _pair(padding, where),
+            "ceil_mode": bool(ceil_mode), "count_include_pad": bool(count_include_pad),
+            "divisor_override": None if divisor_override is None else int(divisor_override)}
+
+
+def _adaptive_size(output_size, in_shape, where) -> list[int]:
+    if isinstance(output_size, int):
+        output_size = (output_size, output_size)
+    out = list(output_size)
+    if len(out) == 1:
+        out = [out[0], out[0]]
+    return [int(in_shape[2 + i]) if out[i] is None else int(out[i]) for i in range(2)]
+
+
+# --------------------------------------------------------------------------- fx conversion
+
+class _Converter:
+    """Maps the nodes of torch.fx graphs onto a `_Graph`."""
+
+    def __init__(self, graph: _Graph) -> None:
+        import torch  # noqa: F401  (torch is needed only for conversion)
+        self.g = graph
+        self.inplace: dict = {}
+
+    # ---- entry points
+
+    def trace(self, module, prefix: str):
+        """fx graph module for `module` (CaBRNet blocks are kept as leaves)."""
+        import torch.fx as fx
+        if isinstance(module, fx.GraphModule):
+            return module
+        leaves = _cabrnet_leaf_types()
+
+        class Tracer(fx.Tracer):
+            def is_leaf_module(self, m, qualname):
+                if isinstance(m, leaves):
+                    return True
+                return super().is_leaf_module(m, qualname)
+
+        try:
+            graph = Tracer().trace(module)
+        except Exception as e:  # fx raises many kinds of errors
+            raise UnsupportedOperation(
+                f"torch.fx could not trace {prefix or 'the model'} ({_describe(module)}): {e}") from e
+        return fx.GraphModule(module, graph)
+
+    def convert_module(self, module, inputs: list[Any], example_inputs: list, prefix: str):
+        """Converts `module` applied to prpkit `inputs`; returns its output structure."""
+        cab = self.cabrnet_block(module, inputs, example_inputs, prefix)
+        if cab is not NotImplemented:
+            return cab
+        gm = self.trace(module, prefix)
+        from torch.fx.passes.shape_prop import ShapeProp
+        ShapeProp(gm).propagate(*example_inputs)
+        return self.convert_graph(gm, inputs, prefix)
+
+    # ---- fx graph walk
+
+    def convert_graph(self, gm, inputs: list[Any], prefix: str):
+        import torch
+        env: dict[Any, Any] = {}
+        placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
+        if len(placeholders) < len(inputs):
+            raise UnsupportedOperation(f"{prefix or 'model'}: takes {len(placeholders)} inputs, given {len(inputs)}")
+        for n, v in zip(placeholders, inputs):
+            env[n] = v
+        for n in placeholders[len(inputs):]:
+            # Extra parameters with defaults (e.g. **kwargs) are not tensors of the graph.
+            env[n] = _Const(None)
+        modules = dict(gm.named_modules())
+        for n in gm.graph.nodes:
+            if n.op == "placeholder":
+                continue
+            if n.op == "output":
+                return self.lookup(env, n.args[0])
+            args = self.lookup(env, n.args)
+            kwargs = self.lookup(env, n.kwargs)
+            meta = n.meta.get("tensor_meta")
+            if n.op == "call_module":
+                m = modules[n.target]
+                name = f"{prefix}{n.target}"
+                out = self.call_module(m, name, n, args, kwargs, meta)
+            elif n.op == "call_function":
+                out = self.call_function(n.target, f"{prefix}{n.name}", n, args, kwargs, meta)
+            elif n.op == "call_method":
+                out = self.call_method(n.target, f"{prefix}{n.name}", n, args, kwargs, meta)
+            elif n.op == "get_attr":
+                obj = _fetch_attr(gm, n.target)
+                if isinstance(obj, torch.Tensor):
+                    raise UnsupportedOperation(
+                        f"{prefix}{n.target}: a tensor attribute used directly in the computation "
+                        f"(get_attr of {_describe(obj)}) is not supported")
+                out = _Const(obj)
+            else:
+                raise UnsupportedOperation(f"{prefix}{n.name}: unknown fx node kind {n.op!r}")
+            env[n] = out
+            if n in self.inplace:
+                env[self.inplace.pop(n)] = out
+        raise UnsupportedOperation(f"{prefix or 'model'}: fx graph without output")
+
+    def lookup(self, env, a):
+        import torch.fx as fx
+        if isinstance(a, fx.Node):
+            return env[a]
+        if isinstance(a, (list, tuple)):
+            return type(a)(self.lookup(env, x) for x in a)
+        if isinstance(a, dict):
+            return {k: self.lookup(env, v) for k, v in a.items()}
+        return a
+
+    def _inplace(self, n, target):
+        """Marks `n` as mutating `target`: later readers of `target` see `n`'s output."""
+        self.inplace[n] = target
+
+    # ---- modules
+
+    def call_module(self, m, name, n, args, kwargs, meta):
+        import torch.nn as nn
+        cab = NotImplemented
+        if isinstance(m, _cabrnet_leaf_types()):
+            examples = [_example_from_meta(a) for a in n.args]
+            cab = self.cabrnet_block(m, list(args), examples, f"{name}.")
+        if cab is not NotImplemented:
+            return cab
+        x = args[0] if args else None
+        if kwargs:
+            raise UnsupportedOperation(f"{name} ({_describe(m)}): keyword arguments {list(kwargs)} in the call")
+        g = self.g
+        if isinstance(m, nn.Conv2d):
+            params = {"weight": g.param(f"{name}.weight", m.weight)}
+            if m.bias is not None:
+                params["bias"] = g.param(f"{name}.bias", m.bias)
+            return g.node(name, "conv2d", [x], _conv2d_attrs(m, name), params)
+        if isinstance(m, nn.Linear):
+            self.require_rank(n, 0, 2, name, m)
+            params = {"weight": g.param(f"{name}.weight", m.weight)}
+            if m.bias is not None:
+                params["bias"] = g.param(f"{name}.bias", m.bias)
+            return g.node(name, "linear", [x], {}, params)
+        if isinstance(m, nn.MaxPool2d):
+            if m.return_indices:
+                raise UnsupportedOperation(f"{name} ({_describe(m)}): return_indices=True")
+            return g.node(name, "max_pool2d", [x], _max_pool_attrs(
+                m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode, name))
+        if isinstance(m, nn.AvgPool2d):
+            return g.node(name, "avg_pool2d", [x], _avg_pool_attrs(
+                m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad, m.divisor_override, name))
+        if isinstance(m, nn.AdaptiveAvgPool2d):
+            in_shape = self.input_shape(n, 0)
+            return g.node(name, "adaptive_avg_pool2d", [x],
+                          {"output_size": _adaptive_size(m.output_size, in_shape, name)})
+        if isinstance(m, nn.BatchNorm2d):
+            return self.batch_norm(name, x, m.weight, m.bias, m.running_mean, m.running_var, m.eps,
+                                   m.num_features, f"{name} ({_describe(m)})")
+        if isinstance(m, nn.ReLU):
+            if m.inplace:
+                self._inplace(n, n.args[0])
+            return g.node(name, "relu", [x])
+        if isinstance(m, nn.Sigmoid):
+            return g.node(name, "sigmoid", [x])
+        if isinstance(m, nn.Tanh):
+            return g.node(name, "tanh", [x])
+        if isinstance(m, (nn.Dropout, nn.Dropout2d, nn.Dropout1d, nn.Dropout3d, nn.AlphaDropout)):
+            return g.node(name, "dropout", [x])
+        if isinstance(m, nn.Identity):
+            return x
+        if isinstance(m, nn.Flatten):
+            return self.flatten(name, x, n, m.start_dim, m.end_dim)
+        if isinstance(m, nn.Sequential) and len(m) == 0:
+            return x
+        raise UnsupportedOperation(f"unsupported module {name} of type {_describe(m)}")
+
+    def batch_norm(self, name, x, weight, bias, mean, var, eps, c, where):
+        if mean is None or var is None:
+            raise UnsupportedOperation(f"{where}: BatchNorm without running statistics "
+                                       f"(track_running_stats=False) has no inference form")
+        g = self.g
+        w = g.param(f"{name}.weight", weight) if weight is not None else g.param(
+            f"{name}.weight", array=np.ones(c, np.float32))
+        b = g.param(f"{name}.bias", bias) if bias is not None else g.param(
+            f"{name}.bias", array=np.zeros(c, np.float32))
+        params = {"weight": w, "bias": b, "running_mean": g.param(f"{name}.running_mean", mean),
+                  "running_var": g.param(f"{name}.running_var", var)}
+        return g.node(name, "batch_norm2d", [x], {"epsilon": float(eps)}, params)
+
+    # ---- functions and methods
+
+    def call_function(self, fn, name, n, args, kwargs, meta):
+        import torch
+        import torch.nn.functional as F
+        g = self.g
+        where = f"{name} (function {_fn_name(fn)})"
+        if fn in (operator.add, operator.iadd, torch.add):
+            return self.add(name, n, args, kwargs, where, inplace=fn is operator.iadd)
+        if fn in (F.relu, torch.relu, torch.relu_, F.relu_):
+            inplace = fn in (torch.relu_, F.relu_) or bool(kwargs.get("inplace") or
+                                                          (len(args) > 1 and args[1]))
+            if inplace:
+                self._inplace(n, n.args[0])
+            return g.node(name, "relu", [args[0]])
+        if fn in (torch.sigmoid, F.sigmoid):
+            return g.node(name, "sigmoid", [args[0]])
+        if fn in (torch.tanh, F.tanh):
+            return g.node(name, "tanh", [args[0]])
+        if fn in (F.dropout, F.dropout2d, torch.dropout):
+            return g.node(name, "dropout", [args[0]])
+        if fn is torch.flatten:
+            start = kwargs.get("start_dim", args[1] if len(args) > 1 else 0)
+            end = kwargs.get("end_dim", args[2] if len(args) > 2 else -1)
+            return self.flatten(name, args[0], n, start, end)
+        if fn in (torch.reshape,):
+            return self.reshape(name, args[0], n, where)
+        if fn in (torch.cat, torch.concat, torch.concatenate):
+            tensors = args[0]
+            dim = kwargs.get("dim", kwargs.get("axis", args[1] if len(args) > 1 else 0))
+            rank = len(self.input_shape(n, 0, nested=True))
+            if dim % rank == 0:
+                raise UnsupportedOperation(f"{where}: concatenation along the batch dimension")
+            return g.node(name, "concat", list(tensors), {"axis": int(dim)})
+        if fn is F.max_pool2d or fn is torch.max_pool2d:
+            p = _bind(["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"],
+                      args, kwargs, {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False,
+                                     "return_indices": False})
+            if p["return_indices"]:
+                raise UnsupportedOperation(f"{where}: return_indices=True")
+            return g.node(name, "max_pool2d", [p["input"]], _max_pool_attrs(
+                p["kernel_size"], p["stride"], p["padding"], p["dilation"], p["ceil_mode"], where))
+        if fn is F.avg_pool2d:
+            p = _bind(["input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                       "divisor_override"], args, kwargs,
+                      {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
+                       "divisor_override": None})
+            return g.node(name, "avg_pool2d", [p["input"]], _avg_pool_attrs(
+                p["kernel_size"], p["stride"], p["padding"], p["ceil_mode"], p["count_include_pad"],
+                p["divisor_override"], where))
+        if fn is F.adaptive_avg_pool2d:
+            p = _bind(["input", "output_size"], args, kwargs, {})
+            return g.node(name, "adaptive_avg_pool2d", [p["input"]],
+                          {"output_size": _adaptive_size(p["output_size"], self.input_shape(n, 0), where)})
+        if fn is operator.getitem:
+            obj, idx = args
+            if isinstance(obj, _Const):
+                return _Const(obj.value[idx])
+            if isinstance(obj, (tuple, list, dict)):
+                return obj[idx]
+            raise UnsupportedOperation(f"{where}: indexing a tensor is not supported")
+        if fn is getattr:
+            obj, attr = args
+            if attr in ("shape",) and isinstance(obj, str):
+                return _Const(tuple(self.input_shape(n, 0)))
+            if isinstance(obj, _Const):
+                return _Const(getattr(obj.value, attr))
+        if fn in (operator.mul, operator.floordiv, operator.sub) and not any(isinstance(a, str) for a in args):
+            return _Const(None)
+        raise UnsupportedOperation(f"unsupported function {_fn_name(fn)} at {name}")
+
+    def call_method(self, method, name, n, args, kwargs, meta):
+        g = self.g
+        where = f"{name} (method Tensor.{method})"
+        self_ = args[0] if args else None
+        if method == "size" or method == "dim":
+            return _Const(None)
+        if method in ("add", "add_"):
+            return self.add(name, n, args, kwargs, where, inplace=method == "add_")
+        if method in ("relu", "relu_"):
+            if method == "relu_":
+                self._inplace(n, n.args[0])
+            return g.node(name, "relu", [self_])
+        if method in ("sigmoid", "tanh"):
+            return g.node(name, method, [self_])
+        if method == "flatten":
+            start = kwargs.get("start_dim", args[1] if len(args) > 1 else 0)
+            end = kwargs.get("end_dim", args[2] if len(args) > 2 else -1)
+            return self.flatten(name, self_, n, start, end)
+        if method in ("view", "reshape"):
+            return self.reshape(name, self_, n, where)
+        if method in ("contiguous", "clone", "detach"):
+            return self_
+        raise UnsupportedOperation(f"unsupported method Tensor.{method} at {name}")
+
+    # ---- shared lowering
+
+    def add(self, name, n, args, kwargs, where, inplace):
+        if kwargs.get("alpha", 1) != 1 or len(args) != 2:
+            raise UnsupportedOperation(f"{where}: only a + b of two tensors is supported")
+        a, b = args
+        if not (isinstance(a, str) and isinstance(b, str)):
+            raise UnsupportedOperation(f"{where}: adding a constant is not supported (only tensor + tensor)")
+        sa, sb = self.input_shape(n, 0), self.input_shape(n, 1)
+        if list(sa) != list(sb):
+            raise UnsupportedOperation(f"{where}: broadcasting addition {list(sa)} + {list(sb)} is not supported")
+        if inplace:
+            self._inplace(n, n.args[0])
+        return self.g.node(name, "add", [a, b])
+
+    def flatten(self, name, x, n, start, end):
+        rank = len(self.input_shape(n, 0))
+        s, e = int(start) % rank, int(end) % rank
+        if s == 0 and e > 0:
+            raise UnsupportedOperation(f"{name}: flatten over the batch dimension (start_dim=0) is not supported")
+        if s >= e:
+            return x
+        return self.g.node(name, "flatten", [x], {"start_dim": int(start), "end_dim": int(end)})
+
+    def reshape(self, name, x, n, where):
+        in_shape = list(self.input_shape(n, 0))
+        meta = n.meta.get("tensor_meta")
+        if meta is None:
+            raise UnsupportedOperation(f"{where}: output shape unknown")
+        out_shape = list(meta.shape)
+        if not out_shape or out_shape[0] != in_shape[0]:
+            raise UnsupportedOperation(f"{where}: reshaping {in_shape} to {out_shape} does not keep the batch dimension")
+        if out_shape == in_shape:
+            return x
+        if len(out_shape) == 2:
+            return self.g.node(name, "flatten", [x], {"start_dim": 1, "end_dim": -1})
+        return self.g.node(name, "reshape", [x], {"shape": [int(s) for s in out_shape[1:]]})
+
+    def require_rank(self, n, i, rank, name, m):
+        shape = self.input_shape(n, i)
+        if len(shape) != rank:
+            raise UnsupportedOperation(f"{name} ({_describe(m)}): input of rank {len(shape)} "
+                                       f"(shape {list(shape)}), prpkit supports rank {rank}")
+
+    @staticmethod
+    def input_shape(n, i, nested=False):
+        import torch.fx as fx
+        a = n.args[i]
+        if nested and isinstance(a, (list, tuple)):
+            a = a[0]
+        if not isinstance(a, fx.Node) or a.meta.get("tensor_meta") is None:
+            raise UnsupportedOperation(f"{n.name}: argument {i} is not a tensor of known shape")
+        meta = a.meta["tensor_meta"]
+        if not hasattr(meta, "shape"):
+            raise UnsupportedOperation(f"{n.name}: argument {i} is not a single tensor")
+        return tuple(meta.shape)
+
+    # ---- CaBRNet
+
+    def cabrnet_block(self, m, inputs, example_inputs, prefix):
+        """Structural conversion of CaBRNet modules; NotImplemented for anything else."""
+        types = _cabrnet_types()
+        if types is None or not isinstance(m, _cabrnet_leaf_types()):
+            return NotImplemented
+        import torch
+        if isinstance(m, types["CaBRNet"]):
+            feats_example = None
+            if example_inputs is not None:
+                with torch.no_grad():
+                    feats_example = [m.extractor(*example_inputs)]
+            feats = self.convert_module(m.extractor, inputs, example_inputs, f"{prefix}extractor.")
+            return self.convert_module(m.classifier, [feats], feats_example, f"{prefix}classifier.")
+        if isinstance(m, types["ConvExtractor"]):
+            return self.conv_extractor(m, inputs, example_inputs, prefix)
+        if isinstance(m, types["ProtoPNetClassifier"]):
+            return self.protopnet_classifier(m, inputs, prefix)
+        raise UnsupportedOperation(f"unsupported CaBRNet module {prefix.rstrip('.') or 'model'} of type "
+                                   f"{_describe(m)} (prpkit converts ProtoPNet classifiers)")
+
+    def conv_extractor(self, m, inputs, example_inputs, prefix):
+        import torch
+        import torch.fx as fx
+        from torch.fx.passes.shape_prop import ShapeProp
+        if m.num_pipelines != 1:
+            raise UnsupportedOperation(f"{prefix}: ConvExtractor with {m.num_pipelines} pipelines "
+                                       f"(prpkit supports one)")
+        if not isinstance(m.convnet, fx.GraphModule):
+            raise UnsupportedOperation(f"{prefix}convnet: extractor trunk of type {_describe(m.convnet)} "
+                                       f"(only torchvision feature extractors are supported)")
+        ShapeProp(m.convnet).propagate(*example_inputs)
+        out = self.convert_graph(m.convnet, inputs, f"{prefix}convnet.")
+        if isinstance(out, dict):
+            if len(out) != 1:
+                raise UnsupportedOperation(f"{prefix}convnet: {len(out)} outputs, expected one")
+            out = next(iter(out.values()))
+        if m.add_on:
+            with torch.no_grad():
+                feats = m.convnet(*example_inputs)
+            feats = next(iter(feats.values())) if isinstance(feats, dict) else feats
+            out = self.convert_module(m.add_on, [out], [feats], f"{prefix}add_on.")
+        return out
+
+    def protopnet_classifier(self, m, inputs, prefix):
+        types = _cabrnet_types()
+        sim = m.similarity_layer
+        g = self.g
+        where = f"{prefix}similarity_layer ({_describe(sim)})"
+        if isinstance(sim, types["SquaredEuclideanDistance"]):
+            mode = "cdist"
+        elif isinstance(sim, types["ProtoPNetDistance"]):
+            mode = "protopnet"
+        elif isinstance(sim, types["ProtoTreeDistance"]):
+            mode = "prototree"
+        else:
+            raise UnsupportedOperation(f"{where}: unsupported distance (prpkit supports squared L2 distances)")
+        protos = m.prototypes
+        if protos.dim() != 4 or tuple(protos.shape[2:]) != (1, 1):
+            raise UnsupportedOperation(f"{prefix}prototypes: shape {tuple(protos.shape)}, expected (P, D, 1, 1)")
+        x = inputs[0]
+        dist = g.node(f"{prefix}distances", "l2_distance", [x], {"mode": mode},
+                      {"prototypes": g.param(f"{prefix}prototypes", protos)})
+        mins = g.node(f"{prefix}min_distances", "spatial_min", [dist])
+        if getattr(m, "_compatibility_mode", False):
+            # Legacy: log((d + 1) / (d + 1e-4)) without the relu (identical for d >= 0).
+            sims = g.node(f"{prefix}similarities", "log_similarity", [mins], {"epsilon": 1e-4})
+        elif isinstance(sim, types["LogDistance"]):
+            sims = g.node(f"{prefix}similarities", "log_similarity", [mins],
+                          {"epsilon": float(sim.stability_factor)})
+        elif isinstance(sim, types["ExpDistance"]):
+            sims = g.node(f"{prefix}similarities", "exp_similarity", [mins],
+                          {"epsilon": float(sim.stability_factor),
+                           "log_probabilities": bool(sim.log_probabilities)})
+        else:
+            raise UnsupportedOperation(f"{where}: unsupported distance-to-similarity function")
+        last = m.last_layer
+        params = {"weight": g.param(f"{prefix}last_layer.weight", last.weight)}
+        if last.bias is not None:
+            params["bias"] = g.param(f"{prefix}last_layer.bias", last.bias)
+        logits = g.node(f"{prefix}last_layer", "linear", [sims], {}, params)
+        return (logits, mins)
+
+
+class _Const:
+    """A non-tensor value met while tracing (sizes, attributes)."""
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _bind(names, args, kwargs, defaults):
+    out = dict(defaults)
+    for k, v in zip(names, args):
+        out[k] = v
+    out.update(kwargs)
+    missing = [k for k in names if k not in out]
+    if missing:
+        raise UnsupportedOperation(f"missing arguments {missing}")
+    return out
+
+
+def _fetch_attr(gm, target: str):
+    obj = gm
+    for part in target.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _example_from_meta(node):
+    import torch
+    meta = node.meta.get("tensor_meta")
+    if meta is None:
+        raise UnsupportedOperation(f"{node.name}: unknown input shape")
+    return torch.zeros(tuple(meta.shape), dtype=meta.dtype)
+
+
+_CAB_TYPES: dict | None | bool = False
+
+
+def _cabrnet_types():
+    global _CAB_TYPES
+    if _CAB_TYPES is False:
+        try:
+            from cabrnet.archs.generic.model import CaBRNet
+            from cabrnet.archs.generic.conv_extractor import ConvExtractor
+            from cabrnet.archs.generic.decision import CaBRNetClassifier
+            from cabrnet.archs.protopnet.decision import ProtoPNetClassifier
+            from cabrnet.core.utils import similarities as s
+            _CAB_TYPES = {"CaBRNet": CaBRNet, "ConvExtractor": ConvExtractor,
+                          "CaBRNetClassifier": CaBRNetClassifier, "ProtoPNetClassifier": ProtoPNetClassifier,
+                          "SquaredEuclideanDistance": s.SquaredEuclideanDistance,
+                          "ProtoPNetDistance": s.ProtoPNetDistance, "ProtoTreeDistance": s.ProtoTreeDistance,
+                          "LogDistance": s.LogDistance, "ExpDistance": s.ExpDistance}
+        except Exception:  # CaBRNet is optional
+            _CAB_TYPES = None
+    return _CAB_TYPES
+
+
+def _cabrnet_leaf_types() -> tuple:
+    t = _cabrnet_types()
+    if t is None:
+        return ()
+    return (t["CaBRNet"], t["ConvExtractor"], t["CaBRNetClassifier"])
+
+
+# --------------------------------------------------------------------------- public entry
+
+def graph_from_torch(module, example_input) -> tuple[dict, dict[str, np.ndarray]]:
+    """Converts a torch module to a prpkit graph.
+
+    Args:
+        module: an ``nn.Module`` (put in eval mode; its training flag is restored after).
+            CaBRNet ProtoPNet models (``CaBRNet`` with a ``ConvExtractor`` or any traceable
+            extractor, and a ``ProtoPNetClassifier``) are supported; their outputs are
+            ``[logits, min_distances]``.
+        example_input: a tensor (or tuple/list of tensors) used to record shapes; the
+            graph's declared input shapes are theirs.
+
+    Returns:
+        ``(graph_dict, params)`` as described in docs/graph-json.md.
+
+    Raises:
+        UnsupportedOperation naming the first module or function without a prpkit op.
+    """
+    import torch
+    examples = list(example_input) if isinstance(example_input, (tuple, list)) else [example_input]
+    for e in examples:
+        if not isinstance(e, torch.Tensor):
+            raise TypeError(f"example inputs must be tensors, got {type(e).__name__}")
+    was_training = module.training
+    module.eval()
+    try:
+        g = _Graph()
+        names = ["input"] if len(examples) == 1 else [f"input_{i}" for i in range(len(examples))]
+        inputs = [g.add_input(nm, e.shape) for nm, e in zip(names, examples)]
+        with torch.no_grad():
+            out = _Converter(g).convert_module(module, inputs, [e.float() for e in examples], "")
+    finally:
+        module.train(was_training)
+    outputs = _flatten_outputs(out)
+    for o in outputs:
+        if o in inputs:
+            raise UnsupportedOperation(f"graph output is the graph input '{o}' itself (the model computes nothing)")
+    return g.to_dict(outputs), g.params
+
+
+def _flatten_outputs(out) -> list[str]:
+    if isinstance(out, str):
+        return [out]
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        res = []
+        for o in out:
+            res.extend(_flatten_outputs(o))
+        return res
+    raise UnsupportedOperation(f"model output of type {type(out).__name__} is not a tensor")
