@@ -39,8 +39,14 @@ extension Graph {
         node.parameters[role].flatMap { parameters[$0] }
     }
 
-    /// Applies one node's op. Shapes were checked by `inferShapes`.
-    func evaluate(_ node: Node, _ x: [Tensor]) -> Tensor {
+    /// Applies one node's op. Shapes were checked by `inferShapes`. `overrides` replaces
+    /// parameters by role (relevance rules recompute layers with modified weights);
+    /// a role mapped to nil is dropped (a zeroed bias).
+    func evaluate(_ node: Node, _ x: [Tensor], overrides: [String: Tensor?] = [:]) -> Tensor {
+        func parameter(_ node: Node, _ role: String) -> Tensor? {
+            if let o = overrides[role] { return o }
+            return self.parameter(node, role)
+        }
         switch node.op {
         case .conv2d(let a):
             return Kernels.conv2d(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias"), a)

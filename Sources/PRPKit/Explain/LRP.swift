@@ -1,0 +1,68 @@
+/// Captum's `LRP(model).attribute(...)`, natively: one forward pass, one batched
+/// backward, the multiply by the target score, the convergence delta.
+public final class LRP: @unchecked Sendable {
+    public let propagator: RelevancePropagator
+
+    public init(graph: Graph, rules: RuleSet = RuleSet()) throws {
+        propagator = try RelevancePropagator(graph: graph, rules: rules)
+    }
+
+    public struct Attribution {
+        /// Relevance per graph input, each shaped like that input (N, …).
+        public var relevance: [Tensor]
+        /// The target output value per example, s[n].
+        public var scores: [Float]
+        /// s[n] − Σ relevance[n] (summed over every input), per example.
+        public var convergenceDelta: [Float]
+    }
+
+    /// Attribution for one target per example: `targets[n]` indexes output `outputIndex`
+    /// of example n (all dimensions after the batch, e.g. [class] or [p, h, w]).
+    public func attribute(_ inputs: [Tensor], targets: [[Int]], outputIndex: Int = 0) throws -> Attribution {
+        let state = try propagator.prepare(inputs)
+        let n = state.batch
+        guard targets.count == n else {
+            throw PRPKitError.invalidArgument("need one target per example: \(n) examples, \(targets.count) targets")
+        }
+        guard outputIndex >= 0, outputIndex < state.outputs.count else {
+            throw PRPKitError.invalidArgument("output index \(outputIndex) out of range (model has \(state.outputs.count))")
+        }
+        let out = state.outputs[outputIndex]
+        let dims = Array(out.shape.dropFirst())
+        let rowSize = out.count / n
+        let start = Tensor(zeros: out.shape)
+        var scores = [Float](repeating: 0, count: n)
+        for (e, t) in targets.enumerated() {
+            guard t.count == dims.count, zip(t, dims).allSatisfy({ $0 >= 0 && $0 < $1 }) else {
+                throw PRPKitError.invalidArgument("target \(t) of example \(e) is not an index into output dims \(dims)")
+            }
+            let flat = zip(t, dims).reduce(0) { $0 * $1.1 + $1.0 }
+            start.data[e * rowSize + flat] = 1
+            scores[e] = out.data[e * rowSize + flat]
+        }
+        var relevance = try propagator.propagate(state, start: start, outputIndex: outputIndex)
+        relevance = relevance.map { r in
+            let per = r.count / n
+            for e in 0..<n { for i in 0..<per { r.data[e * per + i] *= scores[e] } }
+            return r
+        }
+        let delta = (0..<n).map { e -> Float in
+            var total: Float = 0
+            for r in relevance {
+                let per = r.count / n
+                for i in 0..<per { total += r.data[e * per + i] }
+            }
+            return scores[e] - total
+        }
+        return Attribution(relevance: relevance, scores: scores, convergenceDelta: delta)
+    }
+
+    /// Propagates explicit start relevances: `start` is (N·K, output dims…), K maps per
+    /// example (row r belongs to example r / K), all in ONE backward pass over one
+    /// forward pass. Returns per graph input (N·K, input dims…); the start already
+    /// carries any scaling, so nothing is multiplied at the end.
+    public func propagate(_ inputs: [Tensor], start: Tensor, outputIndex: Int = 0) throws -> [Tensor] {
+        let state = try propagator.prepare(inputs)
+        return try propagator.propagate(state, start: start, outputIndex: outputIndex)
+    }
+}

@@ -1,0 +1,142 @@
+/// Captum-compatible relevance propagation over a graph (DESIGN.md, "Captum LRP").
+///
+/// LRP here is a modified gradient. A signal starts at the output and flows back:
+/// - a node whose rule hooks tensors divides the total signal at its output by
+///   z' + ε·sign0(z') (z' = the node recomputed from the original inputs with the rule's
+///   weights) and applies its vector–Jacobian product with those weights;
+/// - on each value consumed by a hooking node, the first such consumer in forward order
+///   owns a hook that multiplies the TOTAL signal arriving at the value (the sum over all
+///   consumers) by the value — or, for IdentityRule, replaces it by the signal remembered
+///   at that node's output;
+/// - pass-through nodes hand the signal on unchanged; nodes without a rule apply their
+///   ordinary backward.
+///
+/// One forward pass (`prepare`) serves any number of backward passes; K start signals per
+/// example run as one batch of N·K rows (row r belongs to example r / K).
+public final class RelevancePropagator: @unchecked Sendable {
+    public let graph: Graph
+    /// Rule of every node; nil = ordinary backward.
+    public let rules: [String: Rule?]
+    /// Parameters recomputed under each node's rule (role → tensor, nil = dropped bias).
+    let modifiedParameters: [String: [String: Tensor?]]
+    /// Value name → the hooking node that owns its input hook.
+    let hookOwner: [String: Node]
+
+    public init(graph: Graph, rules: RuleSet = RuleSet()) throws {
+        self.graph = graph
+        let resolved = try rules.resolve(graph)
+        self.rules = resolved
+        var modified: [String: [String: Tensor?]] = [:]
+        var owner: [String: Node] = [:]
+        for node in graph.nodes {
+            guard let rule = resolved[node.name] ?? nil, rule.hooksTensors else { continue }
+            for input in node.inputs where owner[input] == nil { owner[input] = node }
+            guard rule.changesForward else { continue }
+            var params: [String: Tensor?] = [:]
+            if let w = graph.parameter(node, "weight") { params["weight"] = rule.modifiedWeight(w) }
+            if rule.setBiasToZero, node.parameters["bias"] != nil { params["bias"] = .some(nil) }
+            modified[node.name] = params
+        }
+        modifiedParameters = modified
+        hookOwner = owner
+    }
+
+    /// The forward pass and everything the backward passes reuse.
+    public final class ForwardState: @unchecked Sendable {
+        public let batch: Int
+        public let activations: [String: Tensor]
+        public let outputs: [Tensor]
+        /// z' + ε·sign0(z') of every hooking node.
+        let denominators: [String: Tensor]
+        /// Argmax per output of every max_pool2d node, for the forward batch.
+        let maxPoolIndices: [String: [Int32]]
+
+        init(batch: Int, activations: [String: Tensor], outputs: [Tensor],
+             denominators: [String: Tensor], maxPoolIndices: [String: [Int32]]) {
+            self.batch = batch; self.activations = activations; self.outputs = outputs
+            self.denominators = denominators; self.maxPoolIndices = maxPoolIndices
+        }
+    }
+
+    /// Runs the forward pass once, keeping what every later backward pass needs.
+    public func prepare(_ inputs: [Tensor]) throws -> ForwardState {
+        let forward = try graph.forward(inputs, keepActivations: true)
+        let acts = forward.activations
+        var denominators: [String: Tensor] = [:]
+        var indices: [String: [Int32]] = [:]
+        for node in graph.nodes {
+            if case .maxPool2d(let a) = node.op {
+                let out = acts[node.name]!
+                var idx = [Int32](repeating: 0, count: out.count)
+                idx.withUnsafeMutableBufferPointer { _ = Kernels.maxPool2d(acts[node.inputs[0]]!, a, indices: $0.baseAddress) }
+                indices[node.name] = idx
+            }
+            guard let rule = rules[node.name] ?? nil, rule.hooksTensors else { continue }
+            let z: Tensor
+            if let params = modifiedParameters[node.name] {
+                z = graph.evaluate(node, node.inputs.map { acts[$0]! }, overrides: params)
+            } else {
+                z = acts[node.name]!
+            }
+            let eps = rule.epsilon
+            denominators[node.name] = Kernels.map(z) { v in v + (v < 0 ? -eps : eps) }
+        }
+        return ForwardState(batch: inputs[0].shape[0], activations: acts, outputs: forward.outputs,
+                            denominators: denominators, maxPoolIndices: indices)
+    }
+
+    /// Propagates `start` — the signal at graph output `outputIndex`, shaped
+    /// (N·K, output dims…) — back to the graph inputs. Returns, per graph input, the
+    /// signal after its hooks, shaped (N·K, input dims…). No multiplication by the output
+    /// score is made here (Captum's last step is the caller's).
+    public func propagate(_ state: ForwardState, start: Tensor, outputIndex: Int = 0) throws -> [Tensor] {
+        guard outputIndex >= 0, outputIndex < graph.outputs.count else {
+            throw PRPKitError.invalidArgument("output index \(outputIndex) out of range (model has \(graph.outputs.count))")
+        }
+        let outName = graph.outputs[outputIndex]
+        let outShape = state.activations[outName]!.shape
+        guard start.rank == outShape.count, start.shape[0] % state.batch == 0, start.shape[0] > 0,
+              Array(start.shape.dropFirst()) == Array(outShape.dropFirst()) else {
+            throw PRPKitError.invalidArgument(
+                "start relevance must have shape (N·K, \(outShape.dropFirst().map(String.init).joined(separator: ", "))) with N = \(state.batch), got \(start.shape)")
+        }
+        var signals: [String: Tensor] = [outName: start.copy()]
+        var remembered: [String: Tensor] = [:]
+
+        // The input hook on `value`, applied once its total signal is complete.
+        func hooked(_ value: String, _ total: Tensor) -> Tensor {
+            guard let owner = hookOwner[value] else { return total }
+            if (rules[owner.name] ?? nil)?.kind == .identity, let r = remembered[owner.name] { return r }
+            return Kernels.rowBroadcast(total, state.activations[value]!)
+        }
+
+        for node in graph.nodes.reversed() {
+            guard let incoming = signals.removeValue(forKey: node.name) else { continue }
+            var g = hooked(node.name, incoming)
+            let rule = rules[node.name] ?? nil
+            if let rule, rule.hooksTensors {
+                remembered[node.name] = g
+                g = Kernels.rowBroadcast(g, state.denominators[node.name]!, divide: true)
+            }
+            let inputs = node.inputs.map { state.activations[$0]! }
+            let contributions: [Tensor?]
+            if rule?.kind == .passThrough {
+                contributions = [g]
+            } else {
+                contributions = try vectorJacobian(node, g, inputs: inputs, state: state,
+                                                   overrides: modifiedParameters[node.name] ?? [:])
+            }
+            for (name, c) in zip(node.inputs, contributions) {
+                guard let c else { continue }
+                if let existing = signals[name] { Kernels.accumulate(existing, c) } else { signals[name] = c }
+            }
+        }
+        return graph.inputs.map { info in
+            let x = state.activations[info.name]!
+            guard let total = signals[info.name] else {
+                return Tensor(zeros: [start.shape[0]] + Array(x.shape.dropFirst()))
+            }
+            return hooked(info.name, total)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension RelevancePropagator {
+    /// The ordinary backward of `node` for signal `g` (B rows, B a multiple of the
+    /// forward batch), with the rule's parameters in `overrides`. One entry per node
+    /// input; nil where no signal flows.
+    func vectorJacobian(_ node: Node, _ g: Tensor, inputs x: [Tensor], state: ForwardState,
+                        overrides: [String: Tensor?]) throws -> [Tensor?] {
+        func parameter(_ role: String) -> Tensor? {
+            if let o = overrides[role] { return o }
+            return graph.parameter(node, role)
+        }
+        let rows = g.shape[0]
+        func spatial(_ t: Tensor) -> Pair2 { Pair2(t.shape[2], t.shape[3]) }
+        switch node.op {
+        case .conv2d(let a):
+            return [Kernels.conv2dInputGradient(g, weight: parameter("weight")!, a, inputSize: spatial(x[0]))]
+        case .linear:
+            return [Kernels.linearInputGradient(g, weight: parameter("weight")!)]
+        case .maxPool2d:
+            let idx = state.maxPoolIndices[node.name]!
+            return [idx.withUnsafeBufferPointer {
+                Kernels.maxPool2dInputGradient(g, indices: $0.baseAddress!, forwardBatch: state.batch,
+                                               inputSize: spatial(x[0]))
+            }]
+        case .avgPool2d(let a):
+            return [Kernels.avgPool2dInputGradient(g, a, inputSize: spatial(x[0]))]
+        case .adaptiveAvgPool2d:
+            return [Kernels.adaptiveAvgPool2dInputGradient(g, inputSize: spatial(x[0]))]
+        case .batchNorm2d(let eps):
+            let w = parameter("weight")!, v = parameter("running_var")!
+            let c = w.count, hw = g.count / (rows * c)
+            let out = Tensor(zeros: g.shape)
+            let gp = g.data, op = out.data
+            Parallel.forRanges(rows * c) { planes in
+                for plane in planes {
+                    let ch = plane % c
+                    let alpha = (1 / (v.data[ch] + eps).squareRoot()) * w.data[ch]
+                    for i in 0..<hw { op[plane * hw + i] = gp[plane * hw + i] * alpha }
+                }
+            }
+            return [out]
+        case .relu:
+            let mask = Kernels.map(x[0]) { $0 > 0 ? 1 : 0 }
+            return [Kernels.rowBroadcast(g, mask)]
+        case .sigmoid:
+            let d = Kernels.map(x[0]) { v in let s = 1 / (1 + expf(-v)); return s * (1 - s) }
+            return [Kernels.rowBroadcast(g, d)]
+        case .tanh:
+            let d = Kernels.map(x[0]) { v in let t = tanhf(v); return 1 - t * t }
+            return [Kernels.rowBroadcast(g, d)]
+        case .dropout:
+            return [g]
+        case .add:
+            return [g, g.copy()]
+        case .flatten, .reshape:
+            return [try g.reshaped([rows] + Array(x[0].shape.dropFirst()))]
+        case .concat(let axis):
+            let ax = axis < 0 ? axis + g.rank : axis
+            var offset = 0
+            return x.map { part in
+                var shape = g.shape
+                shape[ax] = part.shape[ax]
+                let out = Tensor(zeros: shape)
+                let outer = shape[..<ax].reduce(1, *), inner = shape[(ax + 1)...].reduce(1, *)
+                let row = part.shape[ax] * inner, rowIn = g.shape[ax] * inner
+                for o in 0..<outer {
+                    (out.data + o * row).update(from: g.data + o * rowIn + offset * inner, count: row)
+                }
+                offset += part.shape[ax]
+                return out
+            }
+        case .l2Distance, .logSimilarity, .expSimilarity, .spatialMin, .spatialMax:
+            throw PRPKitError.unsupported(
+                "node '\(node.name)' (\(node.op.kind)): no ordinary backward yet; give it a prototype-layer rule")
+        }
+    }
+}

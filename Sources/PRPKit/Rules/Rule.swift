@@ -1,0 +1,65 @@
+/// A relevance propagation rule, described as data (what it does to a layer's
+/// parameters, how it stabilises the denominator, what happens on the layer's input
+/// tensor) so that it can cross the C ABI by name and parameters. One file per rule
+/// defines its constructor and documents its formula; the engine in Explain/ applies it.
+public struct Rule: Equatable, Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable, CaseIterable {
+        case epsilon
+        case gamma
+        case alpha1Beta0 = "alpha1_beta0"
+        case identity
+        /// No hooks: the layer's ordinary backward (CaBRNet's GradientRule).
+        case gradient
+        /// Signal passes through unchanged (Captum's ReLU / Dropout / Tanh handling).
+        case passThrough = "pass_through"
+    }
+
+    public var kind: Kind
+    /// Added to the recomputed output as ε·sign0(z') before dividing (sign0(0) = 1).
+    public var epsilon: Float
+    /// GammaRule's γ in W' = W + γ·W⁺ (unused by the other rules).
+    public var gamma: Float
+    /// Drop the bias from the recomputed output z' (Gamma and Alpha1_Beta0).
+    public var setBiasToZero: Bool
+
+    init(kind: Kind, epsilon: Float = 1e-9, gamma: Float = 0, setBiasToZero: Bool = false) {
+        self.kind = kind; self.epsilon = epsilon; self.gamma = gamma; self.setBiasToZero = setBiasToZero
+    }
+
+    /// Whether the rule installs Captum's tensor hooks (divide at the output,
+    /// multiply-by-input or replace at the input).
+    public var hooksTensors: Bool {
+        switch kind {
+        case .epsilon, .gamma, .alpha1Beta0, .identity: return true
+        case .gradient, .passThrough: return false
+        }
+    }
+
+    /// The weight the rule propagates through (W itself unless the rule changes it).
+    func modifiedWeight(_ w: Tensor) -> Tensor {
+        switch kind {
+        case .gamma: return GammaRuleMath.weight(w, gamma: gamma)
+        case .alpha1Beta0: return Alpha1Beta0RuleMath.weight(w)
+        default: return w
+        }
+    }
+
+    /// Whether z' differs from the forward output z (then it is recomputed).
+    var changesForward: Bool {
+        switch kind {
+        case .gamma, .alpha1Beta0: return true
+        default: return false
+        }
+    }
+
+    public var description: String {
+        switch kind {
+        case .epsilon: return "EpsilonRule(epsilon=\(epsilon))"
+        case .gamma: return "GammaRule(gamma=\(gamma), set_bias_to_zero=\(setBiasToZero))"
+        case .alpha1Beta0: return "Alpha1_Beta0_Rule(set_bias_to_zero=\(setBiasToZero))"
+        case .identity: return "IdentityRule()"
+        case .gradient: return "GradientRule()"
+        case .passThrough: return "PassThrough()"
+        }
+    }
+}
