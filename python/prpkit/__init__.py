@@ -1,1 +1,57 @@
-"""prpkit: Prototype Relevance Propagation and composite LRP, natively."""
+"""prpkit: Prototype Relevance Propagation and composite LRP, natively.
+
+Model I/O and the forward pass::
+
+    import prpkit
+    model = prpkit.from_torch(torch_module)         # or prpkit.load("model.prpkit")
+    logits = model(x)                               # float32 NumPy array or CPU torch tensor
+    prpkit.save(model, "model.prpkit")
+    model.inputs, model.outputs, model.nodes        # introspection
+
+Errors reported by the native library are `PRPKitError` subclasses carrying its message:
+`InvalidArgumentError` (also ValueError), `InvalidModelError` (ValueError),
+`BufferTooSmallError` (ValueError), `UnsupportedError` (NotImplementedError),
+`PRPKitIOError` (OSError), `InternalError` (RuntimeError). Every one has ``.status``
+(the C status code) and ``.status_name``. Conversion of an unsupported torch module
+raises `UnsupportedOperation` (a TypeError) naming the module or function and its type.
+"""
+
+from . import _core
+from ._core import (
+    BufferTooSmallError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidModelError,
+    PRPKitError,
+    PRPKitIOError,
+    UnsupportedError,
+)
+from ._convert import from_torch
+from ._export import UnsupportedOperation
+from ._model import Model, load, save
+
+__version__ = _core.version_string()
+
+
+def version() -> tuple[int, int, int]:
+    """The native library's (major, minor, patch)."""
+    return _core.version()
+
+
+def set_num_threads(n: int) -> None:
+    """Sets the kernels' worker thread count, process-wide (``0`` restores the default:
+    env ``PRPKIT_NUM_THREADS``, else the number of online cores)."""
+    _core.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """The kernels' process-wide worker thread count."""
+    return _core.get_num_threads()
+
+
+__all__ = [
+    "Model", "load", "save", "from_torch",
+    "version", "set_num_threads", "get_num_threads",
+    "PRPKitError", "InvalidArgumentError", "InvalidModelError", "BufferTooSmallError",
+    "UnsupportedError", "PRPKitIOError", "InternalError", "UnsupportedOperation",
+]
