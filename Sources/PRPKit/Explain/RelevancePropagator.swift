@@ -50,12 +50,23 @@ public final class RelevancePropagator: @unchecked Sendable {
         let denominators: [String: Tensor]
         /// Argmax per output of every max_pool2d node, for the forward batch.
         let maxPoolIndices: [String: [Int32]]
+        /// Forward-only quantities of the PRP composite's rules (z^B and α1β0
+        /// denominators, StackedSum denominators, similarity normalisers).
+        let ruleCaches: [String: RuleCache]
 
         init(batch: Int, activations: [String: Tensor], outputs: [Tensor],
-             denominators: [String: Tensor], maxPoolIndices: [String: [Int32]]) {
+             denominators: [String: Tensor], maxPoolIndices: [String: [Int32]],
+             ruleCaches: [String: RuleCache]) {
             self.batch = batch; self.activations = activations; self.outputs = outputs
             self.denominators = denominators; self.maxPoolIndices = maxPoolIndices
+            self.ruleCaches = ruleCaches
         }
+    }
+
+    enum RuleCache {
+        case denominator(Tensor)
+        case alpha1Beta0(Alpha1Beta0Cache)
+        case similarity(Tensor)
     }
 
     /// Runs the forward pass once, keeping what every later backward pass needs.
@@ -64,6 +75,7 @@ public final class RelevancePropagator: @unchecked Sendable {
         let acts = forward.activations
         var denominators: [String: Tensor] = [:]
         var indices: [String: [Int32]] = [:]
+        var caches: [String: RuleCache] = [:]
         for node in graph.nodes {
             if case .maxPool2d(let a) = node.op {
                 let out = acts[node.name]!
@@ -71,7 +83,16 @@ public final class RelevancePropagator: @unchecked Sendable {
                 idx.withUnsafeMutableBufferPointer { _ = Kernels.maxPool2d(acts[node.inputs[0]]!, a, indices: $0.baseAddress) }
                 indices[node.name] = idx
             }
-            guard let rule = rules[node.name] ?? nil, rule.hooksTensors else { continue }
+            guard let rule = rules[node.name] ?? nil else { continue }
+            let x = node.inputs.map { acts[$0]! }
+            switch rule.kind {
+            case .zBeta: caches[node.name] = .denominator(zBetaPrepare(node, rule: rule, input: x[0]))
+            case .prpAlpha1Beta0: caches[node.name] = .alpha1Beta0(prpAlpha1Beta0Prepare(node, rule: rule, input: x[0]))
+            case .stackedSum: caches[node.name] = .denominator(stackedSumPrepare(rule: rule, output: acts[node.name]!))
+            case .prototypeSimilarity: caches[node.name] = .similarity(prototypeSimilarityPrepare(node, rule: rule, input: x[0]))
+            default: break
+            }
+            guard rule.hooksTensors else { continue }
             let z: Tensor
             if let params = modifiedParameters[node.name] {
                 z = graph.evaluate(node, node.inputs.map { acts[$0]! }, overrides: params)
@@ -82,7 +103,7 @@ public final class RelevancePropagator: @unchecked Sendable {
             denominators[node.name] = Kernels.map(z) { v in v + (v < 0 ? -eps : eps) }
         }
         return ForwardState(batch: inputs[0].shape[0], activations: acts, outputs: forward.outputs,
-                            denominators: denominators, maxPoolIndices: indices)
+                            denominators: denominators, maxPoolIndices: indices, ruleCaches: caches)
     }
 
     /// Propagates `start` — the signal at graph output `outputIndex`, shaped
@@ -120,9 +141,22 @@ public final class RelevancePropagator: @unchecked Sendable {
             }
             let inputs = node.inputs.map { state.activations[$0]! }
             let contributions: [Tensor?]
-            if rule?.kind == .passThrough {
+            switch (rule?.kind, state.ruleCaches[node.name]) {
+            case (.passThrough?, _):
                 contributions = [g]
-            } else {
+            case (.identity?, _) where node.inputs.allSatisfy({ hookOwner[$0]?.name == node.name }):
+                // Every input hook will replace the signal by the remembered one: skip the VJP.
+                contributions = node.inputs.map { _ in g }
+            case (.zBeta?, .denominator(let den)?):
+                contributions = [zBetaBackward(node, rule: rule!, g: g, input: inputs[0], denominator: den)]
+            case (.prpAlpha1Beta0?, .alpha1Beta0(let cache)?):
+                contributions = [prpAlpha1Beta0Backward(node, g: g, input: inputs[0], cache: cache)]
+            case (.stackedSum?, .denominator(let den)?):
+                contributions = stackedSumBackward(g: g, inputs: inputs, denominator: den)
+            case (.prototypeSimilarity?, .similarity(let sums)?):
+                contributions = [prototypeSimilarityBackward(node, rule: rule!, g: g, input: inputs[0],
+                                                             sums: sums, forwardBatch: state.batch)]
+            default:
                 contributions = try vectorJacobian(node, g, inputs: inputs, state: state,
                                                    overrides: modifiedParameters[node.name] ?? [:])
             }

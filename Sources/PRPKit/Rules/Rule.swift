@@ -12,6 +12,15 @@ public struct Rule: Equatable, Hashable, Sendable, CustomStringConvertible {
         case gradient
         /// Signal passes through unchanged (Captum's ReLU / Dropout / Tanh handling).
         case passThrough = "pass_through"
+        /// CaBRNet's ZBetaConv2d / ZBetaLinear backward (first layer, bounded input).
+        case zBeta = "zbeta"
+        /// CaBRNet's Alpha1Beta0Conv2d / Alpha1Beta0Linear backward (x split into x⁺, x⁻).
+        case prpAlpha1Beta0 = "prp_alpha1_beta0"
+        /// CaBRNet's StackedSum backward on `add`.
+        case stackedSum = "stacked_sum"
+        /// CaBRNet's SimilarityLRPWrapper backward on `l2_distance` (the log similarity
+        /// after it passes the signal through).
+        case prototypeSimilarity = "prototype_similarity"
     }
 
     public var kind: Kind
@@ -21,9 +30,14 @@ public struct Rule: Equatable, Hashable, Sendable, CustomStringConvertible {
     public var gamma: Float
     /// Drop the bias from the recomputed output z' (Gamma and Alpha1_Beta0).
     public var setBiasToZero: Bool
+    /// z^B's admissible input range [lowerBound, upperBound] (in normalized units).
+    public var lowerBound: Float
+    public var upperBound: Float
 
-    init(kind: Kind, epsilon: Float = 1e-9, gamma: Float = 0, setBiasToZero: Bool = false) {
+    init(kind: Kind, epsilon: Float = 1e-9, gamma: Float = 0, setBiasToZero: Bool = false,
+         lowerBound: Float = 0, upperBound: Float = 0) {
         self.kind = kind; self.epsilon = epsilon; self.gamma = gamma; self.setBiasToZero = setBiasToZero
+        self.lowerBound = lowerBound; self.upperBound = upperBound
     }
 
     /// Whether the rule installs Captum's tensor hooks (divide at the output,
@@ -31,7 +45,7 @@ public struct Rule: Equatable, Hashable, Sendable, CustomStringConvertible {
     public var hooksTensors: Bool {
         switch kind {
         case .epsilon, .gamma, .alpha1Beta0, .identity: return true
-        case .gradient, .passThrough: return false
+        case .gradient, .passThrough, .zBeta, .prpAlpha1Beta0, .stackedSum, .prototypeSimilarity: return false
         }
     }
 
@@ -60,6 +74,11 @@ public struct Rule: Equatable, Hashable, Sendable, CustomStringConvertible {
         case .identity: return "IdentityRule()"
         case .gradient: return "GradientRule()"
         case .passThrough: return "PassThrough()"
+        case .zBeta:
+            return "ZBeta(lower_bound=\(lowerBound), upper_bound=\(upperBound), stability_factor=\(epsilon), set_bias_to_zero=\(setBiasToZero))"
+        case .prpAlpha1Beta0: return "Alpha1Beta0(stability_factor=\(epsilon), set_bias_to_zero=\(setBiasToZero))"
+        case .stackedSum: return "StackedSum(stability_factor=\(epsilon))"
+        case .prototypeSimilarity: return "SimilarityLRPWrapper(lrp_stability_factor=\(epsilon))"
         }
     }
 }

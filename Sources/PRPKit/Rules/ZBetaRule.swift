@@ -1,0 +1,73 @@
+extension Rule {
+    /// CaBRNet's z^B rule for the first (pixel) layer, conv2d or linear, with the input
+    /// bounded to [lower, upper] (normalized units, one scalar each as in CaBRNet):
+    /// z = f(x; W, b) − f(l; W⁺, b⁺) − f(u; W⁻, b⁻) (biases dropped under setBiasToZero),
+    /// n = R / (z + ε·(sign(z) + [z = 0])), R_x = x ⊙ Wᵀn − l ⊙ W⁺ᵀn − u ⊙ W⁻ᵀn.
+    /// l and u are tensors of x's shape, so a convolution zero-pads them like x.
+    public static func zBeta(lowerBound: Float = ZBetaDefaults.lowerBound, upperBound: Float = ZBetaDefaults.upperBound,
+                             stabilityFactor: Float = 1e-6, setBiasToZero: Bool = true) -> Rule {
+        Rule(kind: .zBeta, epsilon: stabilityFactor, setBiasToZero: setBiasToZero,
+             lowerBound: lowerBound, upperBound: upperBound)
+    }
+}
+
+/// CaBRNet's defaults: the extremes over ImageNet's channel normalization.
+public enum ZBetaDefaults {
+    /// min(−0.485/0.229, −0.456/0.224, −0.406/0.225) = −0.485/0.229
+    public static let lowerBound = Float(-0.485 as Double / 0.229)
+    /// max((1−0.485)/0.229, (1−0.456)/0.224, (1−0.406)/0.225) = (1−0.406)/0.225
+    public static let upperBound = Float((1 - 0.406) as Double / 0.225)
+}
+
+extension RelevancePropagator {
+    /// Forward-only part of z^B: the stabilised denominator (per forward example).
+    func zBetaPrepare(_ node: Node, rule: Rule, input x: Tensor) -> Tensor {
+        let w = graph.parameter(node, "weight")!
+        let b = rule.setBiasToZero ? nil : graph.parameter(node, "bias")
+        let (wPlus, wMinus) = (Kernels.map(w) { max($0, 0) }, Kernels.map(w) { min($0, 0) })
+        let bPlus = b.map { t in Kernels.map(t) { max($0, 0) } }, bMinus = b.map { t in Kernels.map(t) { min($0, 0) } }
+        let one = [1] + Array(x.shape.dropFirst())
+        let lower = Kernels.map(Tensor(zeros: one)) { _ in rule.lowerBound }
+        let upper = Kernels.map(Tensor(zeros: one)) { _ in rule.upperBound }
+        let z = layerForward(node, x, weight: w, bias: b)
+        let zl = layerForward(node, lower, weight: wPlus, bias: bPlus)
+        let zu = layerForward(node, upper, weight: wMinus, bias: bMinus)
+        let eps = rule.epsilon
+        let per = zl.count
+        let den = Tensor(zeros: z.shape)
+        for i in 0..<z.count {
+            let v = z.data[i] - zl.data[i % per] - zu.data[i % per]
+            den.data[i] = v + (v < 0 ? -eps : eps)
+        }
+        return den
+    }
+
+    func zBetaBackward(_ node: Node, rule: Rule, g: Tensor, input x: Tensor, denominator: Tensor) -> Tensor {
+        let w = graph.parameter(node, "weight")!
+        let n = Kernels.rowBroadcast(g, denominator, divide: true)
+        let tx = layerInputGradient(node, n, weight: w, input: x)
+        let tl = layerInputGradient(node, n, weight: Kernels.map(w) { max($0, 0) }, input: x)
+        let tu = layerInputGradient(node, n, weight: Kernels.map(w) { min($0, 0) }, input: x)
+        let out = Kernels.rowBroadcast(tx, x)
+        let (l, u) = (rule.lowerBound, rule.upperBound)
+        let op = out.data, lp = tl.data, up = tu.data
+        Parallel.forRanges(out.count, minChunk: 1 << 15) { r in
+            for i in r { op[i] -= l * lp[i] + u * up[i] }
+        }
+        return out
+    }
+
+    /// f(x; W, b) for a conv2d or linear node with the given parameters.
+    func layerForward(_ node: Node, _ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        if case .conv2d(let a) = node.op { return Kernels.conv2d(x, weight: weight, bias: bias, a) }
+        return Kernels.linear(x, weight: weight, bias: bias)
+    }
+
+    /// Wᵀ·g for a conv2d or linear node (the VJP with respect to its input).
+    func layerInputGradient(_ node: Node, _ g: Tensor, weight: Tensor, input x: Tensor) -> Tensor {
+        if case .conv2d(let a) = node.op {
+            return Kernels.conv2dInputGradient(g, weight: weight, a, inputSize: Pair2(x.shape[2], x.shape[3]))
+        }
+        return Kernels.linearInputGradient(g, weight: weight)
+    }
+}
