@@ -16,37 +16,46 @@ Errors reported by the native library are `PRPKitError` subclasses carrying its 
 raises `UnsupportedOperation` (a TypeError) naming the module or function and its type.
 """
 
-from . import _core
-from ._core import (
-    BufferTooSmallError,
-    InternalError,
-    InvalidArgumentError,
-    InvalidModelError,
-    PRPKitError,
-    PRPKitIOError,
-    UnsupportedError,
-)
-from ._convert import from_torch
-from ._export import UnsupportedOperation
-from ._model import Model, load, save
+try:
+    from . import _core
+except ImportError as _e:  # a source tree without the built extension: the pure-Python
+    _core = None           # submodules (_export, _safetensors) stay importable.
+    _CORE_ERROR = _e
 
-__version__ = _core.version_string()
+if _core is not None:
+    from ._core import (
+        BufferTooSmallError,
+        InternalError,
+        InvalidArgumentError,
+        InvalidModelError,
+        PRPKitError,
+        PRPKitIOError,
+        UnsupportedError,
+    )
+    from ._convert import from_torch
+    from ._export import UnsupportedOperation
+    from ._model import Model, load, save
 
+    __version__ = _core.version_string()
 
-def version() -> tuple[int, int, int]:
-    """The native library's (major, minor, patch)."""
-    return _core.version()
+    def version() -> tuple[int, int, int]:
+        """The native library's (major, minor, patch)."""
+        return _core.version()
 
+    def set_num_threads(n: int) -> None:
+        """Sets the kernels' worker thread count, process-wide (``0`` restores the default:
+        env ``PRPKIT_NUM_THREADS``, else the number of online cores)."""
+        _core.set_num_threads(n)
 
-def set_num_threads(n: int) -> None:
-    """Sets the kernels' worker thread count, process-wide (``0`` restores the default:
-    env ``PRPKIT_NUM_THREADS``, else the number of online cores)."""
-    _core.set_num_threads(n)
-
-
-def get_num_threads() -> int:
-    """The kernels' process-wide worker thread count."""
-    return _core.get_num_threads()
+    def get_num_threads() -> int:
+        """The kernels' process-wide worker thread count."""
+        return _core.get_num_threads()
+else:
+    def __getattr__(name: str):
+        if name not in __all__:
+            raise AttributeError(f"module 'prpkit' has no attribute {name!r}")
+        raise ImportError(f"prpkit.{name} needs the native extension prpkit._core, which failed to import "
+                          f"({_CORE_ERROR}); install the package with `pip install ./python`")
 
 
 __all__ = [
