@@ -1,0 +1,51 @@
+/// Folding inference BatchNorm into the preceding convolution, as CaBRNet 1.2's
+/// composite does it (graph pass; the input graph is not changed).
+enum BatchNormMerge {
+    /// Module-tree parent of a node named by its module path ("a.b.conv" → "a.b").
+    static func parent(_ name: String) -> String {
+        guard let dot = name.lastIndex(of: ".") else { return "" }
+        return String(name[..<dot])
+    }
+
+    /// Ops that stand for modules (children in the module tree); functional ops
+    /// (add, flatten, reshape, concat) are not children of anything.
+    static let moduleKinds: Set<String> = [
+        "conv2d", "linear", "batch_norm2d", "relu", "sigmoid", "tanh", "dropout",
+        "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    ]
+
+    /// For every batch_norm2d among `scope`, the conv2d it merges into: its previous
+    /// sibling in order of first call, which must be a conv2d (CaBRNet raises otherwise).
+    static func pairs(in nodes: [Node], scope: Set<String>) throws -> [(conv: String, bn: String)] {
+        var result: [(String, String)] = []
+        let modules = nodes.filter { scope.contains($0.name) && moduleKinds.contains($0.op.kind) }
+        var merged = Set<String>()
+        for (i, node) in modules.enumerated() where node.op.kind == "batch_norm2d" {
+            let p = parent(node.name)
+            // The closest earlier module node inside the same parent (at any depth).
+            let previous = modules[..<i].last { p.isEmpty || $0.name.hasPrefix(p + ".") }
+            guard let prev = previous, parent(prev.name) == p, prev.op.kind == "conv2d", !merged.contains(prev.name) else {
+                throw PRPKitError.invalidArgument(
+                    "could not merge BatchNorm '\(node.name)': missing target Conv2d right before it (CaBRNet raises here too)")
+            }
+            merged.insert(prev.name)
+            result.append((prev.name, node.name))
+        }
+        return result
+    }
+
+    /// CaBRNet's arithmetic in float32: s = (var + eps)^½, k = γ / s,
+    /// W ← W·k, b ← (b − μ)·k + β (b = 0 when the conv had none).
+    static func fold(weight w: Tensor, bias b: Tensor?, gamma: Tensor, beta: Tensor, mean: Tensor,
+                     variance: Tensor, epsilon: Float) -> (Tensor, Tensor) {
+        let c = gamma.count
+        let per = w.count / c
+        let newW = Tensor(zeros: w.shape), newB = Tensor(zeros: [c])
+        for o in 0..<c {
+            let k = gamma.data[o] / (variance.data[o] + epsilon).squareRoot()
+            for i in 0..<per { newW.data[o * per + i] = w.data[o * per + i] * k }
+            newB.data[o] = ((b?.data[o] ?? 0) - mean.data[o]) * k + beta.data[o]
+        }
+        return (newW, newB)
+    }
+}

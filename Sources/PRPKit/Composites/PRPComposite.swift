@@ -1,0 +1,109 @@
+/// Options of CaBRNet's `get_cabrnet_lrp_composite_model` (the seed), with its defaults.
+public struct PRPCompositeOptions: Equatable, Sendable {
+    public var setBiasToZero = true
+    public var stabilityFactor: Float = 1e-6
+    public var useZBeta = true
+    public var zBetaLowerBound = ZBetaDefaults.lowerBound
+    public var zBetaUpperBound = ZBetaDefaults.upperBound
+    public init() {}
+}
+
+/// A graph prepared for PRP, with the rule of every node that needs one.
+public struct Composite: @unchecked Sendable {
+    public var graph: Graph
+    public var rules: RuleSet
+}
+
+public enum Composites {
+    /// CaBRNet 1.2's PRP composite as graph passes (DESIGN.md, "CaBRNet PRP composite"):
+    /// BatchNorm merged into the preceding conv and reset (it then computes x/√(1+ε)) with
+    /// IdentityRule; residual adds → StackedSum; first conv → z^B (if `useZBeta`), every
+    /// other conv → CaBRNet's Alpha1Beta0; max pooling → gradient; Sigmoid → identity.
+    /// For a prototype model (an `l2_distance` node) the head is replaced as
+    /// DecisionLRPWrapper does: the output becomes the similarity map (N, P, H, W),
+    /// computed with torch.cdist distances and log((d + 1)/(d + 1e-4)).
+    /// Otherwise (CaBRNet's generic branch) the whole graph is the extractor.
+    public static func cabrnetPRP(_ graph: Graph, options: PRPCompositeOptions = PRPCompositeOptions()) throws -> Composite {
+        let distance = graph.nodes.first { $0.op.kind == "l2_distance" }
+        var scope = Set(graph.nodes.map(\.name))
+        if let d = distance { scope = ancestors(of: d.inputs[0], in: graph) }
+
+        var nodes = graph.nodes.filter { distance == nil || scope.contains($0.name) }
+        var params = graph.parameters
+        var byNode: [String: Rule] = [:]
+
+        for (convName, bnName) in try BatchNormMerge.pairs(in: graph.nodes, scope: scope) {
+            let conv = nodes.first { $0.name == convName }!, bn = nodes.first { $0.name == bnName }!
+            guard case .batchNorm2d(let eps) = bn.op else { continue }
+            let (w, b) = BatchNormMerge.fold(
+                weight: graph.parameter(conv, "weight")!, bias: graph.parameter(conv, "bias"),
+                gamma: graph.parameter(bn, "weight")!, beta: graph.parameter(bn, "bias")!,
+                mean: graph.parameter(bn, "running_mean")!, variance: graph.parameter(bn, "running_var")!, epsilon: eps)
+            let c = w.shape[0]
+            params["\(convName).weight#merged"] = w
+            params["\(convName).bias#merged"] = b
+            params["\(bnName)#reset.ones"] = Kernels.map(Tensor(zeros: [c])) { _ in 1 }
+            params["\(bnName)#reset.zeros"] = Tensor(zeros: [c])
+            for i in nodes.indices {
+                if nodes[i].name == convName {
+                    nodes[i].parameters = ["weight": "\(convName).weight#merged", "bias": "\(convName).bias#merged"]
+                } else if nodes[i].name == bnName {
+                    nodes[i].parameters = ["weight": "\(bnName)#reset.ones", "bias": "\(bnName)#reset.zeros",
+                                           "running_mean": "\(bnName)#reset.zeros", "running_var": "\(bnName)#reset.ones"]
+                }
+            }
+        }
+
+        var firstConv = true
+        for node in nodes where scope.contains(node.name) {
+            switch node.op.kind {
+            case "conv2d":
+                if firstConv && options.useZBeta {
+                    byNode[node.name] = .zBeta(lowerBound: options.zBetaLowerBound, upperBound: options.zBetaUpperBound,
+                                               stabilityFactor: options.stabilityFactor, setBiasToZero: options.setBiasToZero)
+                } else {
+                    byNode[node.name] = .prpAlpha1Beta0(stabilityFactor: options.stabilityFactor,
+                                                        setBiasToZero: options.setBiasToZero)
+                }
+                firstConv = false
+            case "add": byNode[node.name] = .stackedSum(stabilityFactor: options.stabilityFactor)
+            case "max_pool2d": byNode[node.name] = .gradient()
+            case "batch_norm2d", "sigmoid": byNode[node.name] = .identity()
+            default: break
+            }
+        }
+
+        var outputs = graph.outputs
+        if let d = distance {
+            var head = d
+            head.op = .l2Distance(mode: .cdist)
+            let similarity = uniqueName("\(BatchNormMerge.parent(d.name)).lrp_similarity", taken: Set(graph.nodes.map(\.name)))
+            nodes.append(head)
+            nodes.append(Node(name: similarity, op: .logSimilarity(epsilon: 1e-4), inputs: [head.name]))
+            byNode[head.name] = .prototypeSimilarity(stabilityFactor: 1e-12)
+            byNode[similarity] = .passThrough()
+            outputs = [similarity]
+        }
+        let used = Set(nodes.flatMap { $0.parameters.values })
+        params = params.filter { used.contains($0.key) }
+        let composite = try Graph(inputs: graph.inputs, nodes: nodes, outputs: outputs, parameters: params)
+        return Composite(graph: composite, rules: RuleSet(byNode: byNode))
+    }
+
+    /// `value` and every node it depends on.
+    static func ancestors(of value: String, in graph: Graph) -> Set<String> {
+        let byName = Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.name, $0) })
+        var seen = Set<String>(), stack = [value]
+        while let v = stack.popLast() {
+            guard let node = byName[v], seen.insert(v).inserted else { continue }
+            stack.append(contentsOf: node.inputs)
+        }
+        return seen
+    }
+
+    static func uniqueName(_ base: String, taken: Set<String>) -> String {
+        var name = base.hasPrefix(".") ? String(base.dropFirst()) : base, i = 1
+        while taken.contains(name) { name = "\(base)_\(i)"; i += 1 }
+        return name
+    }
+}
