@@ -1,0 +1,72 @@
+/// Which similarity-map locations a PRP heatmap explains (CaBRNet prp()'s `location`).
+public enum PRPLocation: Equatable, Sendable {
+    /// The single location of the maximum (first in row-major order on ties).
+    case max
+    /// One given location (h, w).
+    case at(h: Int, w: Int)
+    /// Every location with similarity ≥ threshold, their attributions summed.
+    case threshold(Float)
+}
+
+/// PRP heatmaps on a composite whose output is a similarity map (N, P, H, W).
+///
+/// CaBRNet runs one Captum LRP call per selected location and sums. Propagation is
+/// linear in the starting signal for a fixed forward pass, so prpkit seeds ONE backward
+/// pass with S[p, h, w] at every selected location (0 elsewhere) — the seed already
+/// carries Captum's final multiply-by-score. Many prototypes of one image share one
+/// forward pass and run as one batched backward.
+public final class PRPExplainer: @unchecked Sendable {
+    public let propagator: RelevancePropagator
+
+    public init(composite: Composite) throws {
+        propagator = try RelevancePropagator(graph: composite.graph, rules: composite.rules)
+    }
+
+    public struct Heatmaps {
+        /// Raw relevance at the input, (N·K, C, H, W): row n·K + k is prototype k of image n.
+        public var relevance: Tensor
+        /// The similarity maps (N, P, Hs, Ws) of the forward pass.
+        public var similarity: Tensor
+        /// Per row, the locations (flat h·Ws + w) whose similarity seeded the backward.
+        public var seeds: [[Int]]
+    }
+
+    /// Relevance maps of `prototypes` (K indices) for every image of `input` (N, C, H, W).
+    public func explain(_ input: Tensor, prototypes: [Int], location: PRPLocation) throws -> Heatmaps {
+        let state = try propagator.prepare([input])
+        let sim = state.outputs[0]
+        guard sim.rank == 4 else {
+            throw PRPKitError.invalidArgument("PRP needs a model whose output is a similarity map (N, P, H, W); got \(sim.shape)")
+        }
+        let (n, p, hs, ws) = (sim.shape[0], sim.shape[1], sim.shape[2], sim.shape[3])
+        guard !prototypes.isEmpty else { throw PRPKitError.invalidArgument("no prototype given") }
+        for proto in prototypes where proto < 0 || proto >= p {
+            throw PRPKitError.invalidArgument("prototype index \(proto) out of range (model has \(p))")
+        }
+        if case .at(let h, let w) = location, !(0..<hs).contains(h) || !(0..<ws).contains(w) {
+            throw PRPKitError.invalidArgument("location (\(h), \(w)) outside the \(hs)×\(ws) similarity map")
+        }
+        let k = prototypes.count, hw = hs * ws
+        let start = Tensor(zeros: [n * k, p, hs, ws])
+        var seeds: [[Int]] = []
+        for img in 0..<n {
+            for (j, proto) in prototypes.enumerated() {
+                let map = sim.data + (img * p + proto) * hw
+                let dst = start.data + ((img * k + j) * p + proto) * hw
+                var chosen: [Int] = []
+                switch location {
+                case .max:
+                    var best = 0
+                    for l in 1..<max(hw, 1) where map[l] > map[best] { best = l }
+                    chosen = [best]
+                case .at(let h, let w): chosen = [h * ws + w]
+                case .threshold(let t): chosen = (0..<hw).filter { map[$0] >= t }
+                }
+                for l in chosen { dst[l] = map[l] }
+                seeds.append(chosen)
+            }
+        }
+        let relevance = try propagator.propagate(state, start: start)[0]
+        return Heatmaps(relevance: relevance, similarity: sim, seeds: seeds)
+    }
+}
