@@ -666,7 +666,8 @@ def graph_from_torch(module, example_input) -> tuple[dict, dict[str, np.ndarray]
     """Converts a torch module to a prpkit graph.
 
     Args:
-        module: an ``nn.Module`` (put in eval mode; its training flag is restored after).
+        module: an ``nn.Module`` (put in eval mode; every submodule's training flag is
+            restored afterwards).
             CaBRNet ProtoPNet models (``CaBRNet`` with a ``ConvExtractor`` or any traceable
             extractor, and a ``ProtoPNetClassifier``) are supported; their outputs are
             ``[logits, min_distances]``.
@@ -684,16 +685,18 @@ def graph_from_torch(module, example_input) -> tuple[dict, dict[str, np.ndarray]
     for e in examples:
         if not isinstance(e, torch.Tensor):
             raise TypeError(f"example inputs must be tensors, got {type(e).__name__}")
-    was_training = module.training
+    training = {m: m.training for m in module.modules()}
     module.eval()
     try:
         g = _Graph()
         names = ["input"] if len(examples) == 1 else [f"input_{i}" for i in range(len(examples))]
         inputs = [g.add_input(nm, e.shape) for nm, e in zip(names, examples)]
         with torch.no_grad():
-            out = _Converter(g).convert_module(module, inputs, [e.float() for e in examples], "")
+            # Clones: tracing runs the model, and in-place ops must not touch the caller's tensors.
+            out = _Converter(g).convert_module(module, inputs, [e.detach().float().clone() for e in examples], "")
     finally:
-        module.train(was_training)
+        for m, flag in training.items():
+            m.training = flag
     outputs = _flatten_outputs(out)
     for o in outputs:
         if o in inputs:
