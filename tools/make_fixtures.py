@@ -68,7 +68,7 @@ def kernel(name, op, attributes, inputs, expected, params=None, input_shapes=Non
     graph = {
         "inputs": [{"name": nm, "shape": list(x.shape)} for nm, x in zip(in_names, inputs)],
         "nodes": [{"name": "out", "op": op, "inputs": in_names, "attributes": attributes,
-                   "parameters": {role: role for role in (params or {})}}],
+                   "parameters": {role: role for role in sorted(params or {})}}],
         "outputs": ["out"],
     }
     KERNEL_CASES.append({"name": name, "graph": graph, "params": dict(params or {}),

@@ -138,7 +138,8 @@ class _Graph:
                 raise UnsupportedOperation(f"node '{name}' ({op}): input {i!r} is not a tensor value")
         name = self.unique(name)
         self.nodes.append({"name": name, "op": op, "inputs": list(inputs),
-                           "attributes": attributes or {}, "parameters": parameters or {}})
+                           "attributes": attributes or {},
+                           "parameters": dict(sorted((parameters or {}).items()))})
         return name
 
     def to_dict(self, outputs: list[str]) -> dict:
