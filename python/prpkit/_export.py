@@ -1,7 +1,7 @@
 """Conversion of PyTorch modules (and CaBRNet ProtoPNet models) to prpkit graphs.
 
 `graph_from_torch(module, example_input)` traces `module` with torch.fx (in eval mode),
-maps every traced operation to a prpkit op (docs/graph-json.md) and returns
+maps every traced operation to a prpkit op (docs/model-format.md) and returns
 ``(graph_dict, params)``: the graph JSON object and the float32 parameter arrays it
 references. `save_model` writes both as a prpkit model file; `load_model_arrays` reads
 one back.
@@ -676,7 +676,7 @@ def graph_from_torch(module, example_input) -> tuple[dict, dict[str, np.ndarray]
             graph's declared input shapes are theirs.
 
     Returns:
-        ``(graph_dict, params)`` as described in docs/graph-json.md.
+        ``(graph_dict, params)`` as described in docs/model-format.md.
 
     Raises:
         UnsupportedOperation naming the first module or function without a prpkit op.
