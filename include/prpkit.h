@@ -15,7 +15,7 @@
  *
  *     int main(int argc, char** argv) {
  *         prpkit_model* model = NULL;
- *         if (prpkit_model_load(argv[1], &model) != PRPKIT_OK) {
+ *         if (argc < 2 || prpkit_model_load(argv[1], &model) != PRPKIT_OK) {
  *             fprintf(stderr, "load: %s\n", prpkit_last_error());
  *             return 1;
  *         }
@@ -30,23 +30,30 @@
  *
  *         prpkit_input input = { x, in_shape, in_rank };
  *
- *         // Ask for the output shape first: with capacity 0 the call only infers shapes
- *         // (no compute) and returns PRPKIT_ERROR_BUFFER_TOO_SMALL.
- *         prpkit_output output = { NULL, 0 };
- *         prpkit_model_forward(model, &input, 1, &output, 1, NULL);
- *         size_t n_out = 1;
- *         for (size_t d = 0; d < output.rank; d++) n_out *= (size_t)output.shape[d];
- *
- *         output.data = malloc(n_out * sizeof(float));
- *         output.capacity = n_out;
- *         prpkit_forward_options options = prpkit_forward_default_options();
- *         if (prpkit_model_forward(model, &input, 1, &output, 1, &options) != PRPKIT_OK) {
- *             fprintf(stderr, "forward: %s\n", prpkit_last_error());
- *         } else {
- *             printf("output[0] = %g\n", output.data[0]);
+ *         // One prpkit_output per model output. With capacity 0 the call only infers
+ *         // the output shapes (no compute) and returns PRPKIT_ERROR_BUFFER_TOO_SMALL.
+ *         size_t n_outputs = 0;
+ *         prpkit_model_num_outputs(model, &n_outputs);
+ *         prpkit_output* outputs = calloc(n_outputs, sizeof(prpkit_output));
+ *         prpkit_model_forward(model, &input, 1, outputs, n_outputs, NULL);
+ *         for (size_t i = 0; i < n_outputs; i++) {
+ *             size_t n = 1;
+ *             for (size_t d = 0; d < outputs[i].rank; d++) n *= (size_t)outputs[i].shape[d];
+ *             outputs[i].data = malloc(n * sizeof(float));
+ *             outputs[i].capacity = n;
  *         }
  *
- *         free(output.data);
+ *         prpkit_forward_options options = prpkit_forward_default_options();
+ *         if (prpkit_model_forward(model, &input, 1, outputs, n_outputs, &options) != PRPKIT_OK) {
+ *             fprintf(stderr, "forward: %s\n", prpkit_last_error());
+ *         } else {
+ *             const char* name = NULL;
+ *             prpkit_model_output_name(model, 0, &name);
+ *             printf("%s[0] = %g\n", name, outputs[0].data[0]);
+ *         }
+ *
+ *         for (size_t i = 0; i < n_outputs; i++) free(outputs[i].data);
+ *         free(outputs);
  *         free(x);
  *         prpkit_model_free(model);                       // NULL-safe
  *         return 0;
