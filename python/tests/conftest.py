@@ -103,3 +103,16 @@ def resnet18_pair():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def assert_same_nodes(a: list, b: list) -> None:
+    """Equal graphs up to float attributes rounded to float32 (the library stores them as float32)."""
+    def norm(v):
+        if isinstance(v, float):
+            return float(np.float32(v))
+        if isinstance(v, dict):
+            return {k: norm(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [norm(x) for x in v]
+        return v
+    assert norm(a) == norm(b)
