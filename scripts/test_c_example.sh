@@ -17,19 +17,31 @@ if readelf -d "$LIB" | grep NEEDED | grep -vE '\[(libc|libm|libstdc\+\+|libgcc_s
     echo "c-example: unexpected shared-library dependency (above)" >&2; exit 1
 fi
 
-# The committed fixture must be what its generator writes (when NumPy is available).
+passed=0 failed=0
+result() {  # result NAME STATUS
+    if [ "$2" -eq 0 ]; then passed=$((passed + 1)); echo "c-example: $1: ok"
+    else failed=$((failed + 1)); echo "c-example: $1: FAILED"; fi
+}
+
+# 0. The committed fixture is what its generator writes (skipped without NumPy).
 if python3 -c "import numpy" 2>/dev/null; then
-    python3 examples/c/make_tiny_model.py "$OUT"
-    cmp "$OUT/tiny.prpk" examples/c/tiny.prpk
-    cmp "$OUT/tiny.expected" examples/c/tiny.expected
+    status=0
+    python3 examples/c/make_tiny_model.py "$OUT" && cmp "$OUT/tiny.prpk" examples/c/tiny.prpk \
+        && cmp "$OUT/tiny.expected" examples/c/tiny.expected || status=1
+    result "tiny.prpk and tiny.expected match make_tiny_model.py" "$status"
 fi
 
+# 1. forward.c: loads, queries, runs, checks error paths and concurrency (its own checks).
 gcc -std=c11 -Wall -Wextra -Werror -O2 -Iinclude examples/c/forward.c -o "$OUT/forward" \
     -L"$LIBDIR" -lprpkit -Wl,-rpath,"$LIBDIR" -lpthread
-"$OUT/forward" examples/c/tiny.prpk | tee "$OUT/log"
+status=0
+"$OUT/forward" examples/c/tiny.prpk > "$OUT/log" || status=$?
+cat "$OUT/log"
+result "forward.c checks" "$status"
 
-passed=0 failed=0
-if awk '
+# 2. Its output values against the NumPy reference.
+status=0
+awk '
     FNR == NR { if ($0 !~ /^#/) { want[$1 " " $2] = $3 }; next }
     $1 == "value" { got[$2 " " $3] = $4 }
     END {
@@ -42,10 +54,21 @@ if awk '
         }
         for (k in got) if (!(k in want)) { print "unexpected " k; bad = 1 }
         exit bad
-    }' examples/c/tiny.expected "$OUT/log"; then
-    passed=1
+    }' examples/c/tiny.expected "$OUT/log" || status=$?
+result "outputs match tiny.expected (tol 1e-5 abs + 1e-5 rel)" "$status"
+
+# 3. The worked example that opens prpkit.h compiles and runs as printed.
+status=0
+awk '/^ \*     #include <stdio.h>/,/^ \*     }$/' include/prpkit.h | sed 's/^ \*     //; s/^ \*$//' > "$OUT/header_example.c"
+if gcc -std=c11 -Wall -Wextra -Werror -Iinclude "$OUT/header_example.c" -o "$OUT/header_example" \
+       -L"$LIBDIR" -lprpkit -Wl,-rpath,"$LIBDIR" \
+   && "$OUT/header_example" examples/c/tiny.prpk > "$OUT/header.log"; then
+    cat "$OUT/header.log"
+    grep -q '^fc\[0\] = ' "$OUT/header.log" || status=1
 else
-    failed=1
+    status=1
 fi
+result "prpkit.h worked example" "$status"
+
 echo "c-example: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
