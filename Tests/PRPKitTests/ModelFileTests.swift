@@ -104,6 +104,28 @@ final class ModelFileTests: XCTestCase {
         XCTAssertEqual(SafeTensors.encode(tensors.map { ($0.key, $0.value) }, metadata: metadata), bytes)
     }
 
+    /// Contract check with the Python exporter: every committed fixture model (written by
+    /// python/prpkit) loads, and its canonical re-encoding is a fixed point.
+    func testPythonWrittenFixturesLoad() throws {
+        let root = String(#filePath).split(separator: "/", omittingEmptySubsequences: false).dropLast()
+            .joined(separator: "/") + "/Fixtures"
+        guard let walker = FileManager.default.enumerator(atPath: root) else { throw XCTSkip("no fixtures at \(root)") }
+        var count = 0
+        while let file = walker.nextObject() as? String {
+            guard file.hasSuffix(".prpkit") || file.hasSuffix(".prpk") else { continue }
+            count += 1
+            do {
+                let graph = try ModelFile.load(path: root + "/" + file)
+                let bytes = ModelFile.encode(graph)
+                let again = try bytes.withUnsafeBytes { try ModelFile.load(bytes: $0) }
+                XCTAssertEqual(ModelFile.encode(again), bytes, file)
+            } catch {
+                XCTFail("\(file): \(error)")
+            }
+        }
+        if count == 0 { throw XCTSkip("no model fixtures under \(root)") }
+    }
+
     /// Every prefix of a valid file, and many corrupted copies, must fail cleanly (or,
     /// for a harmless corruption, load) — never crash or read out of bounds.
     func testTruncationsAndCorruptionsNeverCrash() throws {
