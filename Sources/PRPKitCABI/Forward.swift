@@ -59,8 +59,9 @@ public func prpkit_model_forward(_ model: OpaquePointer?,
                 guard extent > 0 && extent <= 1 << 31 else {
                     throw ABIError.invalidArgument("input \(i) ('\(name)'): extent \(extent) in dimension \(d) is out of range")
                 }
-                count *= Int(extent)
-                guard count <= maxElements else {
+                let (product, overflow) = count.multipliedReportingOverflow(by: Int(extent))
+                count = product
+                guard !overflow, count <= maxElements else {
                     throw ABIError.invalidArgument("input \(i) ('\(name)'): too many elements")
                 }
                 shape.append(Int(extent))

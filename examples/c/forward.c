@@ -262,6 +262,10 @@ int main(int argc, char** argv) {
     prpkit_input negative_shape = { x, negative, x_rank };
     check_status(prpkit_model_forward(model, &negative_shape, 1, out, n_outputs, NULL), PRPKIT_ERROR_INVALID_ARGUMENT,
                  "forward(negative extent)");
+    int64_t huge[PRPKIT_MAX_RANK] = { 1LL << 31, 1LL << 31, 1LL << 31, 1LL << 31 };
+    prpkit_input huge_shape = { x, huge, x_rank };
+    check_status(prpkit_model_forward(model, &huge_shape, 1, out, n_outputs, NULL), PRPKIT_ERROR_INVALID_ARGUMENT,
+                 "forward(2^124 elements)");
     prpkit_input null_data = { NULL, x_shape, x_rank };
     check_status(prpkit_model_forward(model, &null_data, 1, out, n_outputs, NULL), PRPKIT_ERROR_INVALID_ARGUMENT,
                  "forward(NULL input data)");
