@@ -240,6 +240,90 @@ int prpkit_model_forward(const prpkit_model* model,
                          prpkit_output* outputs, size_t n_outputs,
                          const prpkit_forward_options* options);
 
+
+/* ---- Relevance propagation: LRP (Captum) and PRP (CaBRNet) ------------------------- */
+
+/* A model prepared for relevance propagation: the graph (or the PRP composite built
+ * from it) plus the rule of every node. Immutable; thread safe like prpkit_model. */
+typedef struct prpkit_explainer prpkit_explainer;
+
+/* Creates an explainer. `config_json` (NUL-terminated UTF-8, may be NULL) describes the
+ * rules as data, see docs/explainer-config.md; NULL or "{}" gives Captum's default rule
+ * table. Example: {"composite": "cabrnet_prp"} for CaBRNet's PRP composite, or
+ * {"rules": {"by_node": {"features.0": {"rule": "gamma", "gamma": 0.25}}}}.
+ * A node without a rule and without a default fails here, naming the node
+ * (Captum raises TypeError). The explainer keeps its own reference to the graph: the
+ * model may be freed first. Free with prpkit_explainer_free (NULL-safe). */
+int prpkit_explainer_create(const prpkit_model* model, const char* config_json, prpkit_explainer** out);
+void prpkit_explainer_free(prpkit_explainer* explainer);
+
+/* The graph the explainer propagates through (the composite, when one was requested)
+ * as a new model the caller frees: run its forward (e.g. the similarity map) or save it. */
+int prpkit_explainer_model(const prpkit_explainer* explainer, prpkit_model** out);
+
+/* Every node's rule as JSON {"node": {"rule": ...} | null (ordinary backward)}, written
+ * NUL-terminated into `buffer` of `capacity` bytes. *length (may be NULL) receives the
+ * length without the NUL; PRPKIT_ERROR_BUFFER_TOO_SMALL when capacity <= length. */
+int prpkit_explainer_rules_json(const prpkit_explainer* explainer, char* buffer, size_t capacity, size_t* length);
+
+/* Captum's LRP(model).attribute(inputs, target): one forward pass, one backward pass.
+ * `targets` holds n_examples rows of `target_rank` indices into output `output_index`
+ * (every dimension after the batch: {class} for (N, classes), {p, h, w} for a
+ * similarity map). `relevance` has one slot per model input, filled with an array
+ * shaped like that input (capacity rules as in prpkit_model_forward). `scores` and
+ * `deltas` (N floats each, may be NULL) receive the target output value s[n] and the
+ * convergence delta s[n] - sum(relevance[n]). */
+int prpkit_explainer_attribute(const prpkit_explainer* explainer,
+                               const prpkit_input* inputs, size_t n_inputs,
+                               size_t output_index, const int64_t* targets, size_t target_rank,
+                               prpkit_output* relevance, size_t n_relevance,
+                               float* scores, float* deltas);
+
+/* Propagates explicit start relevances: `start` is shaped (N*K, output dims...) with
+ * row r belonging to example r / K, all K maps of an example in ONE backward pass over
+ * one forward pass. Relevance slots receive (N*K, input dims...). The start already
+ * carries any scaling: nothing is multiplied at the end. */
+int prpkit_explainer_propagate(const prpkit_explainer* explainer,
+                               const prpkit_input* inputs, size_t n_inputs,
+                               size_t output_index, const prpkit_input* start,
+                               prpkit_output* relevance, size_t n_relevance);
+
+/* Which similarity-map locations a PRP heatmap explains (CaBRNet prp()'s `location`). */
+enum {
+    PRPKIT_LOCATION_MAX = 0,       /* the location of the maximum (first in row-major order) */
+    PRPKIT_LOCATION_AT = 1,        /* the location (h, w) */
+    PRPKIT_LOCATION_THRESHOLD = 2  /* every location with similarity >= threshold, summed */
+};
+
+typedef struct prpkit_prp_options {
+    size_t struct_size;  /* sizeof(prpkit_prp_options) as the caller was compiled */
+    int location;        /* PRPKIT_LOCATION_* */
+    int64_t h, w;        /* for PRPKIT_LOCATION_AT */
+    float threshold;     /* for PRPKIT_LOCATION_THRESHOLD (CaBRNet's default 0.1) */
+} prpkit_prp_options;
+
+static inline prpkit_prp_options prpkit_prp_default_options(void) {
+    prpkit_prp_options options;
+    options.struct_size = sizeof(prpkit_prp_options);
+    options.location = PRPKIT_LOCATION_MAX;
+    options.h = 0;
+    options.w = 0;
+    options.threshold = 0.1f;
+    return options;
+}
+
+/* PRP relevance of `n_prototypes` prototypes for every image of `image` (N, C, H, W),
+ * on an explainer whose first output is a similarity map (N, P, Hs, Ws) — e.g. created
+ * with {"composite": "cabrnet_prp"}. One forward pass; the selected similarities seed
+ * ONE batched backward pass (CaBRNet runs one LRP call per location; the sum is the
+ * same by linearity). `relevance` receives (N*K, C, H, W), row n*K + k for prototype k
+ * of image n (raw relevance, before CaBRNet's post-processing). `similarity` (may be
+ * NULL) receives the similarity map. `options` may be NULL (location max). */
+int prpkit_explainer_prp(const prpkit_explainer* explainer, const prpkit_input* image,
+                         const int64_t* prototypes, size_t n_prototypes,
+                         const prpkit_prp_options* options,
+                         prpkit_output* relevance, prpkit_output* similarity);
+
 #ifdef __cplusplus
 }
 #endif

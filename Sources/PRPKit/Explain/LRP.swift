@@ -7,6 +7,8 @@ public final class LRP: @unchecked Sendable {
         propagator = try RelevancePropagator(graph: graph, rules: rules)
     }
 
+    public init(propagator: RelevancePropagator) { self.propagator = propagator }
+
     public struct Attribution {
         /// Relevance per graph input, each shaped like that input (N, …).
         public var relevance: [Tensor]

@@ -22,6 +22,8 @@ public final class PRPExplainer: @unchecked Sendable {
         propagator = try RelevancePropagator(graph: composite.graph, rules: composite.rules)
     }
 
+    public init(propagator: RelevancePropagator) { self.propagator = propagator }
+
     public struct Heatmaps {
         /// Raw relevance at the input, (N·K, C, H, W): row n·K + k is prototype k of image n.
         public var relevance: Tensor

@@ -4,6 +4,9 @@ extension Op {
     /// The op's attributes as a JSON object (keys in a fixed order).
     public var attributesJSON: JSONValue {
         func pair(_ p: Pair2) -> JSONValue { .array([.number(Double(p.h)), .number(Double(p.w))]) }
+        // The shortest decimal that reads back as the same Float (1e-05, not
+        // 9.999999747378752e-06), as Python writes it.
+        func real(_ f: Float) -> JSONValue { .number(Double(String(f)) ?? Double(f)) }
         switch self {
         case .conv2d(let a):
             return .object([("stride", pair(a.stride)), ("padding", pair(a.padding)),
@@ -20,7 +23,7 @@ extension Op {
         case .adaptiveAvgPool2d(let o):
             return .object([("output_size", pair(o))])
         case .batchNorm2d(let eps):
-            return .object([("epsilon", .number(Double(eps)))])
+            return .object([("epsilon", real(eps))])
         case .flatten(let s, let e):
             return .object([("start_dim", .number(Double(s))), ("end_dim", .number(Double(e)))])
         case .reshape(let shape):
@@ -30,9 +33,9 @@ extension Op {
         case .l2Distance(let mode):
             return .object([("mode", .string(mode.rawValue))])
         case .logSimilarity(let eps):
-            return .object([("epsilon", .number(Double(eps)))])
+            return .object([("epsilon", real(eps))])
         case .expSimilarity(let eps, let logp):
-            return .object([("epsilon", .number(Double(eps))), ("log_probabilities", .bool(logp))])
+            return .object([("epsilon", real(eps)), ("log_probabilities", .bool(logp))])
         case .linear, .relu, .sigmoid, .tanh, .dropout, .add, .spatialMin, .spatialMax:
             return .object([])
         }
@@ -178,7 +181,7 @@ struct AttributeReader {
     }
 
     func float(_ key: String, min lower: Double) throws -> Float {
-        guard case .number(let d) = try value(key), d.isFinite, d >= lower else {
+        guard case .number(let d) = try value(key), d.isFinite, Float(d).isFinite, d >= lower else {
             throw PRPKitError.invalidModel("\(context): attribute '\(key)' must be a finite number ≥ \(lower)")
         }
         return Float(d)

@@ -1,0 +1,144 @@
+/// Rules and composites described as JSON (docs/explainer-config.md): the form in which
+/// they cross the C ABI and the Python boundary.
+public struct ExplainerConfig: Equatable, Sendable {
+    /// nil = the model as it is (Captum's defaults); else CaBRNet's PRP composite.
+    public var composite: PRPCompositeOptions?
+    /// Explicit rules; they override the composite's.
+    public var rules = RuleSet()
+
+    public init(composite: PRPCompositeOptions? = nil, rules: RuleSet = RuleSet()) {
+        self.composite = composite; self.rules = rules
+    }
+
+    public init(json text: String) throws {
+        let value: JSONValue
+        do { value = try JSONParser.parse(text) } catch let e as PRPKitError {
+            throw PRPKitError.invalidArgument("explainer config: \(e.message)")
+        }
+        let top = try ConfigReader(value, "explainer config")
+        try top.allow(["composite", "composite_options", "rules"])
+        switch top[ "composite"] {
+        case nil, .null?: guard top["composite_options"] == nil else {
+                throw PRPKitError.invalidArgument("explainer config: composite_options given without a composite")
+            }
+        case .string("cabrnet_prp")?:
+            var o = PRPCompositeOptions()
+            if let v = top["composite_options"] {
+                let r = try ConfigReader(v, "composite_options")
+                try r.allow(["set_bias_to_zero", "stability_factor", "use_zbeta", "zbeta_lower_bound", "zbeta_upper_bound"])
+                o.setBiasToZero = try r.bool("set_bias_to_zero") ?? o.setBiasToZero
+                o.stabilityFactor = try r.float("stability_factor") ?? o.stabilityFactor
+                o.useZBeta = try r.bool("use_zbeta") ?? o.useZBeta
+                o.zBetaLowerBound = try r.float("zbeta_lower_bound") ?? o.zBetaLowerBound
+                o.zBetaUpperBound = try r.float("zbeta_upper_bound") ?? o.zBetaUpperBound
+            }
+            composite = o
+        default:
+            throw PRPKitError.invalidArgument("explainer config: composite must be null or \"cabrnet_prp\"")
+        }
+        if let rulesValue = top["rules"] {
+            let r = try ConfigReader(rulesValue, "rules")
+            try r.allow(["by_node", "by_kind"])
+            for (key, target) in [("by_node", \RuleSet.byNode), ("by_kind", \RuleSet.byKind)] as [(String, WritableKeyPath<RuleSet, [String: Rule]>)] {
+                guard let v = r[key] else { continue }
+                guard case .object(let members) = v else {
+                    throw PRPKitError.invalidArgument("rules.\(key) must be an object")
+                }
+                for (name, ruleValue) in members {
+                    rules[keyPath: target][name] = try Rule(json: ruleValue, context: "rules.\(key).\(name)")
+                }
+            }
+        }
+    }
+}
+
+extension Rule {
+    /// A rule from its JSON object {"rule": name, parameters…}; defaults as in Captum/CaBRNet.
+    public init(json: JSONValue, context: String) throws {
+        let r = try ConfigReader(json, context)
+        guard case .string(let name)? = r["rule"], let kind = Kind(rawValue: name) else {
+            throw PRPKitError.invalidArgument("\(context): \"rule\" must be one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        switch kind {
+        case .epsilon:
+            try r.allow(["rule", "epsilon"])
+            self = .epsilon(try r.float("epsilon") ?? 1e-9)
+        case .gamma:
+            try r.allow(["rule", "gamma", "set_bias_to_zero"])
+            self = .gamma(try r.float("gamma") ?? 0.25, setBiasToZero: try r.bool("set_bias_to_zero") ?? false)
+        case .alpha1Beta0:
+            try r.allow(["rule", "set_bias_to_zero"])
+            self = .alpha1Beta0(setBiasToZero: try r.bool("set_bias_to_zero") ?? false)
+        case .identity: try r.allow(["rule"]); self = .identity()
+        case .gradient: try r.allow(["rule"]); self = .gradient()
+        case .passThrough: try r.allow(["rule"]); self = .passThrough()
+        case .zBeta:
+            try r.allow(["rule", "lower_bound", "upper_bound", "stability_factor", "set_bias_to_zero"])
+            self = .zBeta(lowerBound: try r.float("lower_bound") ?? ZBetaDefaults.lowerBound,
+                          upperBound: try r.float("upper_bound") ?? ZBetaDefaults.upperBound,
+                          stabilityFactor: try r.float("stability_factor") ?? 1e-6,
+                          setBiasToZero: try r.bool("set_bias_to_zero") ?? true)
+        case .prpAlpha1Beta0:
+            try r.allow(["rule", "stability_factor", "set_bias_to_zero"])
+            self = .prpAlpha1Beta0(stabilityFactor: try r.float("stability_factor") ?? 1e-6,
+                                   setBiasToZero: try r.bool("set_bias_to_zero") ?? true)
+        case .stackedSum:
+            try r.allow(["rule", "stability_factor"])
+            self = .stackedSum(stabilityFactor: try r.float("stability_factor") ?? 1e-6)
+        case .prototypeSimilarity:
+            try r.allow(["rule", "stability_factor"])
+            self = .prototypeSimilarity(stabilityFactor: try r.float("stability_factor") ?? 1e-12)
+        }
+    }
+
+    /// The rule as its JSON object (inverse of `init(json:context:)`).
+    public var json: JSONValue {
+        func num(_ f: Float) -> JSONValue { .number(Double(String(f)) ?? Double(f)) }
+        var members: [(String, JSONValue)] = [("rule", .string(kind.rawValue))]
+        switch kind {
+        case .epsilon: members.append(("epsilon", num(epsilon)))
+        case .gamma: members += [("gamma", num(gamma)), ("set_bias_to_zero", .bool(setBiasToZero))]
+        case .alpha1Beta0: members.append(("set_bias_to_zero", .bool(setBiasToZero)))
+        case .identity, .gradient, .passThrough: break
+        case .zBeta:
+            members += [("lower_bound", num(lowerBound)), ("upper_bound", num(upperBound)),
+                        ("stability_factor", num(epsilon)), ("set_bias_to_zero", .bool(setBiasToZero))]
+        case .prpAlpha1Beta0: members += [("stability_factor", num(epsilon)), ("set_bias_to_zero", .bool(setBiasToZero))]
+        case .stackedSum, .prototypeSimilarity: members.append(("stability_factor", num(epsilon)))
+        }
+        return .object(members)
+    }
+}
+
+/// Typed access to a config object; optional keys, strict types, unknown keys rejected.
+struct ConfigReader {
+    let members: [(String, JSONValue)]
+    let context: String
+
+    init(_ value: JSONValue, _ context: String) throws {
+        guard case .object(let m) = value else { throw PRPKitError.invalidArgument("\(context) must be a JSON object") }
+        members = m; self.context = context
+    }
+
+    subscript(key: String) -> JSONValue? { members.first { $0.0 == key }?.1 }
+
+    func allow(_ keys: Set<String>) throws {
+        if let extra = members.first(where: { !keys.contains($0.0) }) {
+            throw PRPKitError.invalidArgument("\(context): unknown key '\(extra.0)'")
+        }
+    }
+
+    func float(_ key: String) throws -> Float? {
+        guard let v = self[key] else { return nil }
+        guard case .number(let d) = v, d.isFinite, Float(d).isFinite else {
+            throw PRPKitError.invalidArgument("\(context).\(key) must be a finite number")
+        }
+        return Float(d)
+    }
+
+    func bool(_ key: String) throws -> Bool? {
+        guard let v = self[key] else { return nil }
+        guard case .bool(let b) = v else { throw PRPKitError.invalidArgument("\(context).\(key) must be true or false") }
+        return b
+    }
+}
