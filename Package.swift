@@ -53,6 +53,12 @@ let package = Package(
             dependencies: ["PRPKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/prpkit-run"
         ),
+        .executableTarget(
+            name: "prpkit-bench",
+            dependencies: ["PRPKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/prpkit-bench",
+            swiftSettings: [.unsafeFlags(["-O"])]
+        ),
         .testTarget(
             name: "PRPKitTests",
             dependencies: ["PRPKit"],

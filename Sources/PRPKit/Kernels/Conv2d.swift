@@ -1,40 +1,129 @@
 extension Kernels {
     /// 2-D convolution (cross-correlation, as PyTorch). x: (N, C, H, W), weight:
     /// (Cout, C/groups, kH, kW), bias: (Cout) or nil → (N, Cout, Ho, Wo).
-    /// Direct loops: correct for every attribute combination; the packed GEMM path replaces it.
+    ///
+    /// Per image and group this is the GEMM out (Cout/groups × Ho·Wo) = W (Cout/groups × K)
+    /// · im2col(x) (K × Ho·Wo), K = C/groups·kH·kW. W is packed once; the im2col matrix is
+    /// never formed: its kc × nc blocks are gathered straight into packed B panels
+    /// (implicit GEMM). 1×1 stride-1 unpadded convs read x as B directly. Depthwise-style
+    /// convs (one input channel per group) use a direct kernel instead.
     public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes) -> Tensor {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (co, cig, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         let ho = ShapeInference.pooledExtent(h, kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
         let wo = ShapeInference.pooledExtent(w, kernel: kw, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
         let out = Tensor(zeros: [n, co, ho, wo])
+        if n == 0 || co == 0 || ho <= 0 || wo <= 0 { return out }
+        if cig == 1 && a.groups > 1 {
+            conv2dDirectSingleInputChannel(x, weight: weight, bias: bias, a, out: out)
+            return out
+        }
+        let groups = a.groups, cog = co / groups
+        let kDim = cig * kh * kw, p = ho * wo
+        let xp = x.data, op = out.data, bp: UnsafePointer<Float>? = bias.map { UnsafePointer($0.data) }
+        if kDim == 0 {
+            if let bp { for img in 0..<n { for o in 0..<co { (op + (img * co + o) * p).update(repeating: bp[o], count: p) } } }
+            return out
+        }
+        let ks = GEMMKernelSet.current
+        let mr = ks.mr, nr = ks.nr, kcB = GEMMBlocking.kc, ncB = GEMMBlocking.nc
+
+        // Pack every group's weight matrix once: block pc (columns pc..<pc+kc) at offset mPad·pc.
+        let mSlivers = (cog + mr - 1) / mr, mPad = mSlivers * mr
+        let packedW = AlignedFloats(count: groups * mPad * kDim)
+        defer { packedW.free() }
+        let wp = UnsafePointer(weight.data)
+        Parallel.forEach(groups * ((kDim + kcB - 1) / kcB)) { job in
+            let blocks = (kDim + kcB - 1) / kcB
+            let g = job / blocks, pc = (job % blocks) * kcB
+            ks.packA(wp + g * cog * kDim + pc, kDim, 1, cog, min(kcB, kDim - pc),
+                     packedW.pointer + g * mPad * kDim + mPad * pc)
+        }
+
+        let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
+        let stripsPerPlane = (p + nr - 1) / nr
+        let totalStrips = n * groups * stripsPerPlane
+        let threads = Parallel.threadCount
+        let sParts = min(totalStrips, threads)
+        let mParts = (threads > 1 && totalStrips < 4 * threads && mSlivers >= 2 * threads) ? threads : 1
+
+        Parallel.forEach(sParts * mParts) { job in
+            let sp = job % sParts, mpart = job / sParts
+            let r0 = mpart * mSlivers / mParts, r1 = (mpart + 1) * mSlivers / mParts
+            let i0 = r0 * mr, mc = min(cog, r1 * mr) - i0
+            if mc <= 0 { return }
+            let bBuf = AlignedFloats(count: min(kcB, kDim) * min(ncB, stripsPerPlane * nr))
+            defer { bBuf.free() }
+            var s = sp * totalStrips / sParts
+            let sEnd = (sp + 1) * totalStrips / sParts
+            while s < sEnd {
+                let plane = s / stripsPerPlane, t = s % stripsPerPlane
+                let tEnd = min(stripsPerPlane, t + (sEnd - s))
+                let img = plane / groups, g = plane % groups
+                let xg = UnsafePointer(xp + (img * c + g * cig) * h * w)
+                let cg = op + (img * co + g * cog + i0) * p
+                let wg = UnsafePointer(packedW.pointer + g * mPad * kDim)
+                let rowBias = bp.map { $0 + g * cog + i0 }
+                var jc = t * nr
+                let jEnd = min(p, tEnd * nr)
+                while jc < jEnd {
+                    let nc = min(ncB, jEnd - jc)
+                    var pc = 0
+                    while pc < kDim {
+                        let kc = min(kcB, kDim - pc)
+                        if pointwise {
+                            ks.packB(xg + pc * h * w + jc, h * w, 1, kc, nc, bBuf.pointer)
+                        } else {
+                            ks.packConvB(xg, h, w, kh, kw, a.stride.h, a.stride.w, a.padding.h, a.padding.w,
+                                         a.dilation.h, a.dilation.w, wo, pc, kc, jc, nc, bBuf.pointer)
+                        }
+                        ks.macroKernel(mc, nc, kc, wg + mPad * pc + i0 * kc, bBuf.pointer,
+                                       cg + jc, p, 1, pc > 0, pc == 0 ? rowBias : nil, nil)
+                        pc += kc
+                    }
+                    jc += nc
+                }
+                s += tEnd - t
+            }
+        }
+        return out
+    }
+
+    /// Direct convolution when each group has one input channel (depthwise, possibly with a
+    /// channel multiplier): output channel o reads input channel o / (Cout / groups).
+    static func conv2dDirectSingleInputChannel(_ x: Tensor, weight: Tensor, bias: Tensor?,
+                                               _ a: Conv2dAttributes, out: Tensor) {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (co, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
+        let (ho, wo) = (out.shape[2], out.shape[3])
         let cog = co / a.groups
-        let xp = x.data, wp = weight.data, op = out.data
-        let bp = bias?.data
+        let (sh, sw, ph, pw, dh, dw) = (a.stride.h, a.stride.w, a.padding.h, a.padding.w, a.dilation.h, a.dilation.w)
+        let xp = x.data, wp = weight.data, op = out.data, bp = bias?.data
         Parallel.forEach(n * co) { job in
-            let b = job / co, o = job % co
-            let g = o / cog
-            let dst = op + (b * co + o) * ho * wo
-            let initial = bp.map { $0[o] } ?? 0
-            for i in 0..<(ho * wo) { dst[i] = initial }
-            for ci in 0..<cig {
-                let src = xp + (b * c + g * cig + ci) * h * w
-                for ky in 0..<kh {
-                    for kx in 0..<kw {
-                        let wv = wp[((o * cig + ci) * kh + ky) * kw + kx]
-                        for oy in 0..<ho {
-                            let iy = oy * a.stride.h - a.padding.h + ky * a.dilation.h
-                            if iy < 0 || iy >= h { continue }
-                            for ox in 0..<wo {
-                                let ix = ox * a.stride.w - a.padding.w + kx * a.dilation.w
-                                if ix < 0 || ix >= w { continue }
-                                dst[oy * wo + ox] += wv * src[iy * w + ix]
-                            }
+            let img = job / co, o = job % co
+            let src = xp + (img * c + o / cog) * h * w
+            let dst = op + job * ho * wo
+            dst.update(repeating: bp?[o] ?? 0, count: ho * wo)
+            for ky in 0..<kh {
+                for kx in 0..<kw {
+                    let wv = wp[(o * kh + ky) * kw + kx]
+                    let off = kx * dw - pw
+                    // Output columns whose input column ox·sw + off lies in 0..<w.
+                    let lo = off >= 0 ? 0 : (-off + sw - 1) / sw
+                    let hi = (w - 1 - off) < 0 ? 0 : min(wo, (w - 1 - off) / sw + 1)
+                    if hi <= lo { continue }
+                    for oy in 0..<ho {
+                        let iy = oy * sh - ph + ky * dh
+                        if iy < 0 || iy >= h { continue }
+                        let s = src + iy * w + off, d = dst + oy * wo
+                        if sw == 1 {
+                            for ox in lo..<hi { d[ox] += wv * s[ox] }
+                        } else {
+                            for ox in lo..<hi { d[ox] += wv * s[ox * sw] }
                         }
                     }
                 }
             }
         }
-        return out
     }
 }

@@ -1,0 +1,78 @@
+import _PRPKitCPU
+import _PRPKitKernelsBase
+import _PRPKitKernelsV3
+import _PRPKitKernelsV4
+
+/// The packing and register-tile kernels of one ISA level. The same Swift source
+/// (Sources/_PRPKitKernelsV4/GEMMMicroKernel.swift) is compiled for x86-64-v4, x86-64-v3
+/// and the baseline; `GEMMKernelSet.current` picks the best one the CPU runs.
+struct GEMMKernelSet {
+    typealias PackA = (UnsafePointer<Float>, Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    typealias PackB = (UnsafePointer<Float>, Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    typealias PackConvB = (UnsafePointer<Float>, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int,
+                           Int, Int, Int, Int, UnsafeMutablePointer<Float>) -> Void
+    typealias Macro = (Int, Int, Int, UnsafePointer<Float>, UnsafePointer<Float>,
+                       UnsafeMutablePointer<Float>, Int, Int, Bool,
+                       UnsafePointer<Float>?, UnsafePointer<Float>?) -> Void
+    typealias DotRows = (UnsafePointer<Float>, Int, Range<Int>, UnsafePointer<Float>, Int, Int,
+                         UnsafeMutablePointer<Float>, Int, UnsafePointer<Float>?) -> Void
+
+    /// 2 = x86-64-v4, 1 = x86-64-v3, 0 = baseline (as `prpkit_cpu_isa_level`).
+    let level: Int
+    /// Register tile: mr rows × nr columns.
+    let mr: Int
+    let nr: Int
+    let packA: PackA
+    let packB: PackB
+    let packConvB: PackConvB
+    let macroKernel: Macro
+    let dotRows: DotRows
+
+    static let v4 = GEMMKernelSet(
+        level: 2, mr: _PRPKitKernelsV4.ISAKernels.mr, nr: _PRPKitKernelsV4.ISAKernels.nr,
+        packA: _PRPKitKernelsV4.ISAKernels.packA, packB: _PRPKitKernelsV4.ISAKernels.packB,
+        packConvB: _PRPKitKernelsV4.ISAKernels.packConvB,
+        macroKernel: _PRPKitKernelsV4.ISAKernels.macroKernel, dotRows: _PRPKitKernelsV4.ISAKernels.dotRows)
+    static let v3 = GEMMKernelSet(
+        level: 1, mr: _PRPKitKernelsV3.ISAKernels.mr, nr: _PRPKitKernelsV3.ISAKernels.nr,
+        packA: _PRPKitKernelsV3.ISAKernels.packA, packB: _PRPKitKernelsV3.ISAKernels.packB,
+        packConvB: _PRPKitKernelsV3.ISAKernels.packConvB,
+        macroKernel: _PRPKitKernelsV3.ISAKernels.macroKernel, dotRows: _PRPKitKernelsV3.ISAKernels.dotRows)
+    static let base = GEMMKernelSet(
+        level: 0, mr: _PRPKitKernelsBase.ISAKernels.mr, nr: _PRPKitKernelsBase.ISAKernels.nr,
+        packA: _PRPKitKernelsBase.ISAKernels.packA, packB: _PRPKitKernelsBase.ISAKernels.packB,
+        packConvB: _PRPKitKernelsBase.ISAKernels.packConvB,
+        macroKernel: _PRPKitKernelsBase.ISAKernels.macroKernel, dotRows: _PRPKitKernelsBase.ISAKernels.dotRows)
+
+    /// ISA level of this CPU, capped by the environment variable `PRPKIT_ISA_LEVEL` (0, 1, 2)
+    /// when set.
+    static let detectedLevel: Int = {
+        var level = Int(prpkit_cpu_isa_level())
+        if let env = getenv("PRPKIT_ISA_LEVEL"), let cap = Int(String(cString: env)), cap >= 0 {
+            level = min(level, cap)
+        }
+        return level
+    }()
+
+    /// Forces an ISA level (tests); nil = the detected one. Levels above the CPU's are capped.
+    nonisolated(unsafe) static var forcedLevel: Int? = nil
+
+    static var current: GEMMKernelSet {
+        let level = forcedLevel.map { min($0, Int(prpkit_cpu_isa_level())) } ?? detectedLevel
+        switch level {
+        case 2...: return v4
+        case 1: return v3
+        default: return base
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Kernels {
+    /// ISA level of the GEMM/convolution kernels in use: 2 = x86-64-v4 (AVX-512),
+    /// 1 = x86-64-v3 (AVX2 + FMA), 0 = baseline. Capped by `PRPKIT_ISA_LEVEL` when set.
+    public static var gemmISALevel: Int { GEMMKernelSet.current.level }
+}

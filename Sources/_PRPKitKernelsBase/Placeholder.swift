@@ -1,2 +1,0 @@
-// Filled by the GEMM micro-kernel work.
-public enum KernelsBasePlaceholder {}

@@ -1,0 +1,112 @@
+// prpkit-bench: times the GEMM and convolution kernels; one JSON line per measurement.
+//   prpkit-bench conv [--batch 1 --channels 128 --size 56 --out-channels 128 --kernel 3 --padding 1]
+//   prpkit-bench gemm [--sizes 256 512 1024 2048]
+// Options common to both: --threads (default: Parallel.threadCount), --runs (≥ 20), --warmup.
+import ArgumentParser
+import PRPKit
+
+@main
+struct PRPKitBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prpkit-bench",
+        abstract: "Benchmarks of prpkit's kernels (median of timed runs after warm-up).",
+        subcommands: [ConvBench.self, GEMMBench.self])
+}
+
+struct Common: ParsableArguments {
+    @Option(help: "Worker threads (default: PRPKIT_NUM_THREADS or the core count).")
+    var threads: Int?
+    @Option(help: "Timed runs; the median is reported.")
+    var runs: Int = 30
+    @Option(help: "Untimed warm-up runs.")
+    var warmup: Int = 5
+
+    func apply() {
+        if let t = threads, t > 0 { Parallel.threadCount = t }
+    }
+}
+
+/// Median wall time in milliseconds of `body` over `runs` runs after `warmup` runs.
+func medianMilliseconds(runs: Int, warmup: Int, _ body: () -> Void) -> Double {
+    for _ in 0..<warmup { body() }
+    let clock = ContinuousClock()
+    var times: [Double] = []
+    for _ in 0..<max(runs, 1) {
+        let d = clock.measure { body() }
+        times.append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15)
+    }
+    times.sort()
+    let c = times.count
+    return c % 2 == 1 ? times[c / 2] : 0.5 * (times[c / 2 - 1] + times[c / 2])
+}
+
+/// Deterministic pseudo-random floats in [-1, 1).
+func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
+    var s = seed &* 0x9E3779B97F4A7C15 | 1
+    let t = Tensor(zeros: shape)
+    for i in 0..<t.count {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17
+        t.data[i] = Float(s >> 40) / Float(1 << 23) - 1
+    }
+    return t
+}
+
+func fmt(_ v: Double) -> String {
+    let r = (v * 1000).rounded() / 1000
+    return "\(r)"
+}
+
+struct ConvBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "conv", abstract: "Time Kernels.conv2d.")
+    @OptionGroup var common: Common
+    @Option var batch = 1
+    @Option var channels = 128
+    @Option var size = 56
+    @Option var outChannels = 128
+    @Option var kernel = 3
+    @Option var padding = 1
+    @Option var stride = 1
+    @Option var groups = 1
+    @Flag(help: "Add a bias.") var bias = false
+
+    func run() {
+        common.apply()
+        let x = randomTensor([batch, channels, size, size], seed: 1)
+        let w = randomTensor([outChannels, channels / groups, kernel, kernel], seed: 2)
+        let b = bias ? randomTensor([outChannels], seed: 3) : nil
+        let attrs = Conv2dAttributes(stride: Pair2(stride, stride), padding: Pair2(padding, padding), groups: groups)
+        var outShape: [Int] = []
+        let ms = medianMilliseconds(runs: common.runs, warmup: common.warmup) {
+            outShape = Kernels.conv2d(x, weight: w, bias: b, attrs).shape
+        }
+        let flops = 2.0 * Double(outShape.reduce(1, *)) * Double(channels / groups * kernel * kernel)
+        print("{\"bench\": \"conv\", \"batch\": \(batch), \"channels\": \(channels), \"size\": \(size), "
+              + "\"out_channels\": \(outChannels), \"kernel\": \(kernel), \"padding\": \(padding), "
+              + "\"stride\": \(stride), \"groups\": \(groups), \"threads\": \(Parallel.threadCount), "
+              + "\"isa_level\": \(Kernels.gemmISALevel), \"runs\": \(common.runs), "
+              + "\"ms\": \(fmt(ms)), \"gflops\": \(fmt(flops / ms / 1e6))}")
+    }
+}
+
+struct GEMMBench: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gemm", abstract: "Time Kernels.gemm on square sizes.")
+    @OptionGroup var common: Common
+    @Option(parsing: .upToNextOption) var sizes: [Int] = [256, 512, 1024, 2048]
+
+    func run() {
+        common.apply()
+        for n in sizes {
+            let a = randomTensor([n, n], seed: 1), b = randomTensor([n, n], seed: 2)
+            let c = Tensor(zeros: [n, n])
+            let ms = medianMilliseconds(runs: common.runs, warmup: common.warmup) {
+                Kernels.gemm(m: n, n: n, k: n, a: a.data, rowStrideA: n, colStrideA: 1,
+                             b: b.data, rowStrideB: n, colStrideB: 1,
+                             c: c.data, rowStrideC: n, colStrideC: 1)
+            }
+            let flops = 2.0 * Double(n) * Double(n) * Double(n)
+            print("{\"bench\": \"gemm\", \"m\": \(n), \"n\": \(n), \"k\": \(n), \"threads\": \(Parallel.threadCount), "
+                  + "\"isa_level\": \(Kernels.gemmISALevel), \"runs\": \(common.runs), "
+                  + "\"ms\": \(fmt(ms)), \"gflops\": \(fmt(flops / ms / 1e6))}")
+        }
+    }
+}
