@@ -32,7 +32,15 @@ public enum ISAKernels {
             if rows < mr {
                 d.initialize(repeating: 0, count: mr * kc)
             }
-            if cs == 1 {
+            if cs == 1 && rows == 6 && mr == 6 {
+                // Six read streams, one sequential write stream.
+                let r0 = a + i0 * rs, r1 = r0 + rs, r2 = r1 + rs, r3 = r2 + rs, r4 = r3 + rs, r5 = r4 + rs
+                var o = d
+                for k in 0..<kc {
+                    o[0] = r0[k]; o[1] = r1[k]; o[2] = r2[k]; o[3] = r3[k]; o[4] = r4[k]; o[5] = r5[k]
+                    o += 6
+                }
+            } else if cs == 1 {
                 for r in 0..<rows {
                     let src = a + (i0 + r) * rs
                     for k in 0..<kc { d[k * mr + r] = src[k] }

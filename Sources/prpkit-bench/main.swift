@@ -4,6 +4,9 @@
 // Options common to both: --threads (default: Parallel.threadCount), --runs (≥ 20), --warmup.
 import ArgumentParser
 import PRPKit
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct PRPKitBench: ParsableCommand {
@@ -26,18 +29,31 @@ struct Common: ParsableArguments {
     }
 }
 
-/// Median wall time in milliseconds of `body` over `runs` runs after `warmup` runs.
-func medianMilliseconds(runs: Int, warmup: Int, _ body: () -> Void) -> Double {
+func median(_ v: [Double]) -> Double {
+    let t = v.sorted(), c = t.count
+    return c % 2 == 1 ? t[c / 2] : 0.5 * (t[c / 2 - 1] + t[c / 2])
+}
+
+/// Process CPU time (all threads) in milliseconds.
+func cpuMilliseconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) * 1e3 + Double(ts.tv_nsec) * 1e-6
+}
+
+/// Median wall time and median process CPU time (ms) of `body` over `runs` runs after
+/// `warmup` runs. CPU time makes a per-core efficiency visible on a loaded machine.
+func medianMilliseconds(runs: Int, warmup: Int, _ body: () -> Void) -> (wall: Double, cpu: Double) {
     for _ in 0..<warmup { body() }
     let clock = ContinuousClock()
-    var times: [Double] = []
+    var wall: [Double] = [], cpu: [Double] = []
     for _ in 0..<max(runs, 1) {
+        let c0 = cpuMilliseconds()
         let d = clock.measure { body() }
-        times.append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15)
+        cpu.append(cpuMilliseconds() - c0)
+        wall.append(Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15)
     }
-    times.sort()
-    let c = times.count
-    return c % 2 == 1 ? times[c / 2] : 0.5 * (times[c / 2 - 1] + times[c / 2])
+    return (median(wall), median(cpu))
 }
 
 /// Deterministic pseudo-random floats in [-1, 1).
@@ -76,7 +92,7 @@ struct ConvBench: ParsableCommand {
         let b = bias ? randomTensor([outChannels], seed: 3) : nil
         let attrs = Conv2dAttributes(stride: Pair2(stride, stride), padding: Pair2(padding, padding), groups: groups)
         var outShape: [Int] = []
-        let ms = medianMilliseconds(runs: common.runs, warmup: common.warmup) {
+        let (ms, cpu) = medianMilliseconds(runs: common.runs, warmup: common.warmup) {
             outShape = Kernels.conv2d(x, weight: w, bias: b, attrs).shape
         }
         let flops = 2.0 * Double(outShape.reduce(1, *)) * Double(channels / groups * kernel * kernel)
@@ -84,7 +100,8 @@ struct ConvBench: ParsableCommand {
               + "\"out_channels\": \(outChannels), \"kernel\": \(kernel), \"padding\": \(padding), "
               + "\"stride\": \(stride), \"groups\": \(groups), \"threads\": \(Parallel.threadCount), "
               + "\"isa_level\": \(Kernels.gemmISALevel), \"runs\": \(common.runs), "
-              + "\"ms\": \(fmt(ms)), \"gflops\": \(fmt(flops / ms / 1e6))}")
+              + "\"ms\": \(fmt(ms)), \"gflops\": \(fmt(flops / ms / 1e6)), "
+              + "\"cpu_ms\": \(fmt(cpu)), \"gflops_per_cpu_second\": \(fmt(flops / cpu / 1e6))}")
     }
 }
 
@@ -98,7 +115,7 @@ struct GEMMBench: ParsableCommand {
         for n in sizes {
             let a = randomTensor([n, n], seed: 1), b = randomTensor([n, n], seed: 2)
             let c = Tensor(zeros: [n, n])
-            let ms = medianMilliseconds(runs: common.runs, warmup: common.warmup) {
+            let (ms, cpu) = medianMilliseconds(runs: common.runs, warmup: common.warmup) {
                 Kernels.gemm(m: n, n: n, k: n, a: a.data, rowStrideA: n, colStrideA: 1,
                              b: b.data, rowStrideB: n, colStrideB: 1,
                              c: c.data, rowStrideC: n, colStrideC: 1)
@@ -106,7 +123,8 @@ struct GEMMBench: ParsableCommand {
             let flops = 2.0 * Double(n) * Double(n) * Double(n)
             print("{\"bench\": \"gemm\", \"m\": \(n), \"n\": \(n), \"k\": \(n), \"threads\": \(Parallel.threadCount), "
                   + "\"isa_level\": \(Kernels.gemmISALevel), \"runs\": \(common.runs), "
-                  + "\"ms\": \(fmt(ms)), \"gflops\": \(fmt(flops / ms / 1e6))}")
+                  + "\"ms\": \(fmt(ms)), \"gflops\": \(fmt(flops / ms / 1e6)), "
+              + "\"cpu_ms\": \(fmt(cpu)), \"gflops_per_cpu_second\": \(fmt(flops / cpu / 1e6))}")
         }
     }
 }

@@ -30,7 +30,7 @@ extension Kernels {
 
         // Pack every group's weight matrix once: block pc (columns pc..<pc+kc) at offset mPad·pc.
         let mSlivers = (cog + mr - 1) / mr, mPad = mSlivers * mr
-        let packedW = AlignedFloats(count: groups * mPad * kDim)
+        let packedW = ScratchPool.take(groups * mPad * kDim)
         defer { packedW.free() }
         let wp = UnsafePointer(weight.data)
         Parallel.forEach(groups * ((kDim + kcB - 1) / kcB)) { job in
@@ -52,7 +52,7 @@ extension Kernels {
             let r0 = mpart * mSlivers / mParts, r1 = (mpart + 1) * mSlivers / mParts
             let i0 = r0 * mr, mc = min(cog, r1 * mr) - i0
             if mc <= 0 { return }
-            let bBuf = AlignedFloats(count: min(kcB, kDim) * min(ncB, stripsPerPlane * nr))
+            let bBuf = ScratchPool.take(min(kcB, kDim) * min(ncB, stripsPerPlane * nr))
             defer { bBuf.free() }
             var s = sp * totalStrips / sParts
             let sEnd = (sp + 1) * totalStrips / sParts

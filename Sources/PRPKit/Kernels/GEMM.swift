@@ -10,11 +10,58 @@ enum GEMMBlocking {
 /// A 64-byte aligned float scratch buffer (packed panels are read with full-width loads).
 struct AlignedFloats {
     let pointer: UnsafeMutablePointer<Float>
+    let count: Int
     init(count: Int) {
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(count, 16))
+        self.count = max(count, 16)
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: self.count * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: self.count)
     }
-    func free() { UnsafeMutableRawPointer(pointer).deallocate() }
+    init(pointer: UnsafeMutablePointer<Float>, count: Int) {
+        self.pointer = pointer; self.count = count
+    }
+    /// Returns the buffer to `ScratchPool` for reuse.
+    func free() { ScratchPool.give(self) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reuses large aligned scratch buffers across kernel calls (fresh multi-megabyte
+/// allocations cost page faults on every call). Thread-safe; a buffer is owned by one
+/// caller between `take` and `give`.
+enum ScratchPool {
+    nonisolated(unsafe) private static var free: [(pointer: UnsafeMutablePointer<Float>, count: Int)] = []
+    nonisolated(unsafe) private static var lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+    /// Keeps at most this many idle buffers (the largest ones).
+    static let maxIdle = 8
+
+    /// A buffer of at least `count` floats, 64-byte aligned.
+    static func take(_ count: Int) -> AlignedFloats {
+        let n = max(count, 16)
+        pthread_mutex_lock(lock)
+        var best = -1
+        for (i, b) in free.enumerated() where b.count >= n && (best < 0 || b.count < free[best].count) { best = i }
+        let hit = best >= 0 ? free.remove(at: best) : nil
+        pthread_mutex_unlock(lock)
+        if let hit { return AlignedFloats(pointer: hit.pointer, count: hit.count) }
+        return AlignedFloats(count: n)
+    }
+
+    static func give(_ b: AlignedFloats) {
+        pthread_mutex_lock(lock)
+        free.append((b.pointer, b.count))
+        var evicted: UnsafeMutablePointer<Float>? = nil
+        if free.count > maxIdle, let i = free.indices.min(by: { free[$0].count < free[$1].count }) {
+            evicted = free.remove(at: i).pointer
+        }
+        pthread_mutex_unlock(lock)
+        if let evicted { UnsafeMutableRawPointer(evicted).deallocate() }
+    }
 }
 
 extension Kernels {
@@ -70,7 +117,7 @@ extension Kernels {
         let kcMax = min(k, GEMMBlocking.kc)
         let mcMax = min(GEMMBlocking.mc, (m + ks.mr - 1) / ks.mr * ks.mr)
         let ncMax = min(GEMMBlocking.nc, (n + ks.nr - 1) / ks.nr * ks.nr)
-        let aBuf = AlignedFloats(count: mcMax * kcMax), bBuf = AlignedFloats(count: kcMax * ncMax)
+        let aBuf = ScratchPool.take(mcMax * kcMax), bBuf = ScratchPool.take(kcMax * ncMax)
         defer { aBuf.free(); bBuf.free() }
         var jc = 0
         while jc < n {
