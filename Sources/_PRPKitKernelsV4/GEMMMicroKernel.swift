@@ -158,6 +158,23 @@ public enum ISAKernels {
         while jr < nc {
             let cols = min(nr, nc - jr)
             let bp = b + jr * kc
+            if nr > 16 && cols <= 32 {
+                // Narrow edge strip: only the 16-column slices that hold data.
+                var q0 = 0
+                while q0 < cols {
+                    var ir = 0
+                    while ir < mc {
+                        microKernel16(kc: kc, a: a + ir * kc, b: bp + q0,
+                                      c: c + ir * rsC + (jr + q0) * csC, rsC: rsC, csC: csC,
+                                      rows: min(mr, mc - ir), cols: min(16, cols - q0), load: load,
+                                      rowBias: rowBias.map { $0 + ir }, colBias: colBias.map { $0 + jr + q0 })
+                        ir += mr
+                    }
+                    q0 += 16
+                }
+                jr += nr
+                continue
+            }
             var ir = 0
             while ir < mc {
                 let rows = min(mr, mc - ir)
@@ -232,6 +249,42 @@ public enum ISAKernels {
                     if cols < nr, let cb = colBias { v += cb[j] }
                     if load { v += dst[j * csC] }
                     dst[j * csC] = v
+                }
+            }
+        }
+    }
+
+    /// An mr × 16 tile reading the first 16 columns of each packed B row (row stride nr):
+    /// the narrow edge strips of a wide register tile. Stores `rows` × `cols` (cols ≤ 16).
+    @inline(never)
+    static func microKernel16(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                              c: UnsafeMutablePointer<Float>, rsC: Int, csC: Int,
+                              rows: Int, cols: Int, load: Bool,
+                              rowBias: UnsafePointer<Float>?, colBias: UnsafePointer<Float>?) {
+        typealias V = SIMD16<Float>
+        var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V()
+        var pa = a, pb = b
+        for _ in 0..<kc {
+            let bv = UnsafeRawPointer(pb).loadUnaligned(as: V.self)
+            c0 = madd16(V(repeating: pa[0]), bv, c0)
+            c1 = madd16(V(repeating: pa[1]), bv, c1)
+            c2 = madd16(V(repeating: pa[2]), bv, c2)
+            c3 = madd16(V(repeating: pa[3]), bv, c3)
+            c4 = madd16(V(repeating: pa[4]), bv, c4)
+            c5 = madd16(V(repeating: pa[5]), bv, c5)
+            pa += mr
+            pb += nr
+        }
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 6) { tile in
+            tile[0] = c0; tile[1] = c1; tile[2] = c2; tile[3] = c3; tile[4] = c4; tile[5] = c5
+            for r in 0..<rows {
+                let rb: Float = rowBias.map { $0[r] } ?? 0
+                let dst = c + r * rsC, v = tile[r]
+                for j in 0..<cols {
+                    var x = v[j] + rb
+                    if let cb = colBias { x += cb[j] }
+                    if load { x += dst[j * csC] }
+                    dst[j * csC] = x
                 }
             }
         }
