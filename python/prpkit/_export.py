@@ -196,10 +196,12 @@ def _adaptive_size(output_size, in_shape, where) -> list[int]:
 class _Converter:
     """Maps the nodes of torch.fx graphs onto a `_Graph`."""
 
-    def __init__(self, graph: _Graph) -> None:
+    def __init__(self, graph: _Graph, rules: dict | None = None) -> None:
         import torch  # noqa: F401  (torch is needed only for conversion)
         self.g = graph
         self.inplace: dict = {}
+        # node name -> rule JSON, when converting with rules (None: rules are not collected)
+        self.rules = rules
 
     # ---- entry points
 
@@ -208,11 +210,14 @@ class _Converter:
         import torch.fx as fx
         if isinstance(module, fx.GraphModule):
             return module
-        leaves = _cabrnet_leaf_types()
+        leaves = _cabrnet_leaf_types() + _composite_leaf_types()
+        with_rules = self.rules is not None
 
         class Tracer(fx.Tracer):
             def is_leaf_module(self, m, qualname):
                 if isinstance(m, leaves):
+                    return True
+                if with_rules and _rules_leaf(m):
                     return True
                 return super().is_leaf_module(m, qualname)
 
@@ -255,14 +260,21 @@ class _Converter:
             args = self.lookup(env, n.args)
             kwargs = self.lookup(env, n.kwargs)
             meta = n.meta.get("tensor_meta")
+            first_new = len(self.g.nodes)
             if n.op == "call_module":
                 m = modules[n.target]
                 name = f"{prefix}{n.target}"
                 out = self.call_module(m, name, n, args, kwargs, meta)
+                if self.rules is not None:
+                    self.module_rules(m, name, out, first_new)
             elif n.op == "call_function":
                 out = self.call_function(n.target, f"{prefix}{n.name}", n, args, kwargs, meta)
+                if self.rules is not None:
+                    self.function_rules(first_new)
             elif n.op == "call_method":
                 out = self.call_method(n.target, f"{prefix}{n.name}", n, args, kwargs, meta)
+                if self.rules is not None:
+                    self.function_rules(first_new)
             elif n.op == "get_attr":
                 obj = _fetch_attr(gm, n.target)
                 if isinstance(obj, torch.Tensor):
@@ -287,6 +299,35 @@ class _Converter:
             return {k: self.lookup(env, v) for k, v in a.items()}
         return a
 
+    # ---- rules (graph_from_torch(..., rules=True))
+
+    def module_rules(self, m, name, out, first_new):
+        """Records the rule of leaf module `m` on the node it was converted to."""
+        from . import _rules_from_torch as R
+        if isinstance(m, _cabrnet_leaf_types()):
+            return  # CaBRNet blocks: converted (and given rules) structurally
+        rule = R.module_rule(m, f"{name} ({_describe(m)})")
+        if rule is None:
+            return
+        new = [nd["name"] for nd in self.g.nodes[first_new:]]
+        if len(new) == 1 and out == new[0]:
+            self.rules[out] = rule
+        elif not new:
+            if rule["rule"] not in ("gradient", "identity", "pass_through"):
+                raise R.UnsupportedRule(f"{name} ({_describe(m)}): rule {rule} on a module that computes "
+                                        f"nothing in the prpkit graph")
+        else:
+            raise R.UnsupportedRule(f"{name} ({_describe(m)}): rule {rule} on a module converted to "
+                                    f"{len(new)} nodes {new}")
+
+    def function_rules(self, first_new):
+        """Functions (F.relu, torch.sigmoid, F.max_pool2d, ...) have no Captum hook: their
+        ordinary backward applies. The native default table is by op kind, so every such
+        node of a kind with a native default (or none) is marked "gradient"."""
+        for nd in self.g.nodes[first_new:]:
+            if nd["op"] not in _FUNCTIONAL_KINDS:
+                self.rules[nd["name"]] = {"rule": "gradient"}
+
     def _inplace(self, n, target):
         """Marks `n` as mutating `target`: later readers of `target` see `n`'s output."""
         self.inplace[n] = target
@@ -305,6 +346,13 @@ class _Converter:
         if kwargs:
             raise UnsupportedOperation(f"{name} ({_describe(m)}): keyword arguments {list(kwargs)} in the call")
         g = self.g
+        comp = _composite_types()
+        if comp is not None and isinstance(m, comp["StackedSum"]):
+            # CaBRNet's replacement of `+` (rule "stacked_sum", set by module_rules)
+            return self.add(name, n, list(args), {}, f"{name} ({_describe(m)})", inplace=False)
+        if comp is not None and isinstance(m, comp["SimilarityLRPWrapper"]):
+            raise UnsupportedOperation(f"{name} ({_describe(m)}): prpkit converts this layer as part of "
+                                       f"CaBRNet's DecisionLRPWrapper only")
         if isinstance(m, nn.Conv2d):
             params = {"weight": g.param(f"{name}.weight", m.weight)}
             if m.bias is not None:
@@ -531,6 +579,9 @@ class _Converter:
             return self.convert_module(m.classifier, [feats], feats_example, f"{prefix}classifier.")
         if isinstance(m, types["ConvExtractor"]):
             return self.conv_extractor(m, inputs, example_inputs, prefix)
+        comp = _composite_types()
+        if comp is not None and isinstance(m, comp["DecisionLRPWrapper"]):
+            return self.decision_lrp_wrapper(m, inputs, prefix)
         if isinstance(m, types["ProtoPNetClassifier"]):
             return self.protopnet_classifier(m, inputs, prefix)
         raise UnsupportedOperation(f"unsupported CaBRNet module {prefix.rstrip('.') or 'model'} of type "
@@ -558,6 +609,33 @@ class _Converter:
             feats = next(iter(feats.values())) if isinstance(feats, dict) else feats
             out = self.convert_module(m.add_on, [out], [feats], f"{prefix}add_on.")
         return out
+
+    def decision_lrp_wrapper(self, m, inputs, prefix):
+        """CaBRNet's DecisionLRPWrapper (get_cabrnet_lrp_composite_model): the similarity map.
+
+        `classifier.similarity_layer` (SimilarityLRPWrapper, a ProtoPNetSimilarity):
+        l2_distance (cdist) named after that module, then `classifier.similarities`
+        (log_similarity); the output is the (N, P, H, W) map, with no min-pooling and no
+        last layer. Rules: prototype_similarity on the distance, pass_through on the log.
+        """
+        from . import _rules_from_torch as R
+        comp = _composite_types()
+        sim = m.similarity_layer
+        g = self.g
+        where = f"{prefix}similarity_layer ({_describe(sim)})"
+        if not isinstance(sim, comp["SimilarityLRPWrapper"]):
+            raise UnsupportedOperation(f"{where}: DecisionLRPWrapper without CaBRNet's SimilarityLRPWrapper")
+        protos = m.prototypes
+        if protos.dim() != 4 or tuple(protos.shape[2:]) != (1, 1):
+            raise UnsupportedOperation(f"{prefix}prototypes: shape {tuple(protos.shape)}, expected (P, D, 1, 1)")
+        dist = g.node(f"{prefix}similarity_layer", "l2_distance", [inputs[0]], {"mode": "cdist"},
+                      {"prototypes": g.param(f"{prefix}prototypes", protos)})
+        sims = g.node(f"{prefix}similarities", "log_similarity", [dist],
+                      {"epsilon": float(sim.stability_factor)})
+        if self.rules is not None:
+            self.rules[dist] = R.module_rule(sim, where)
+            self.rules[sims] = dict(R.PASS_THROUGH)
+        return sims
 
     def protopnet_classifier(self, m, inputs, prefix):
         types = _cabrnet_types()
@@ -654,6 +732,49 @@ def _cabrnet_types():
     return _CAB_TYPES
 
 
+# Op kinds Captum never gives a rule (ordinary backward natively; RuleSet.functionalKinds).
+_FUNCTIONAL_KINDS = frozenset({"add", "flatten", "reshape", "concat"})
+
+_COMP_TYPES: dict | None | bool = False
+
+
+def _composite_types():
+    """CaBRNet's prp_utils composite classes, or None."""
+    global _COMP_TYPES
+    if _COMP_TYPES is False:
+        from . import _rules_from_torch as R
+        _COMP_TYPES = R.composite_types()
+    return _COMP_TYPES
+
+
+def _composite_leaf_types() -> tuple:
+    c = _composite_types()
+    if c is None:
+        return ()
+    return (c["ZBetaLayer"], c["Alpha1Beta0Layer"], c["StackedSum"], c["SimilarityLRPWrapper"])
+
+
+def _rules_leaf(m) -> bool:
+    """With rules: a childless module is traced as one node when prpkit can map its type, or
+    when it carries a rule other than GradientRule (its rule must land on one node; an
+    unmappable type then fails naming it). A childless module without a rule or with
+    GradientRule is traced into: its functions' ordinary backward is what Captum uses."""
+    from . import _rules_from_torch as R
+    if any(True for _ in m.children()):
+        return False
+    if isinstance(m, _mappable_modules()):
+        return True
+    rule = getattr(m, "rule", None)
+    return rule is not None and not R.is_gradient_rule(rule)
+
+
+def _mappable_modules() -> tuple:
+    import torch.nn as nn
+    return (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.BatchNorm2d,
+            nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
+            nn.AlphaDropout, nn.Identity, nn.Flatten)
+
+
 def _cabrnet_leaf_types() -> tuple:
     t = _cabrnet_types()
     if t is None:
@@ -663,29 +784,63 @@ def _cabrnet_leaf_types() -> tuple:
 
 # --------------------------------------------------------------------------- public entry
 
-def graph_from_torch(module, example_input) -> tuple[dict, dict[str, np.ndarray]]:
-    """Converts a torch module to a prpkit graph.
+def graph_from_torch(module, example_input, *, rules: bool = False):
+    """Converts a torch module to a prpkit graph (and, optionally, its relevance rules).
 
     Args:
-        module: an ``nn.Module`` (put in eval mode; every submodule's training flag is
-            restored afterwards).
+        module: an ``nn.Module``. It is converted with EVAL semantics always: every
+            submodule is put in eval mode for the conversion (BatchNorm uses its running
+            statistics, Dropout is the identity) and its training flag is restored
+            afterwards. This matters for CaBRNet's ``get_cabrnet_lrp_composite_model``,
+            which returns the torchvision trunk in TRAINING mode (a reference quirk: a raw
+            Captum ``LRP(composite)`` would then use batch statistics in the reset
+            BatchNorms); prpkit matches ``composite.eval()``, as CaBRNet's ``prp()`` does.
             CaBRNet ProtoPNet models (``CaBRNet`` with a ``ConvExtractor`` or any traceable
             extractor, and a ``ProtoPNetClassifier``) are supported; their outputs are
-            ``[logits, min_distances]``.
+            ``[logits, min_distances]``. CaBRNet's LRP composite (``get_cabrnet_lrp_composite_model``:
+            classifier = ``DecisionLRPWrapper``) outputs the similarity map (N, P, H, W)
+            only: ``l2_distance`` (cdist) named ``classifier.similarity_layer``, then
+            ``log_similarity`` named ``classifier.similarities``. ZBetaConv2d/Linear and
+            Alpha1Beta0Conv2d/Linear export as conv2d/linear with their own weights and
+            bias, StackedSum as add.
         example_input: a tensor (or tuple/list of tensors) used to record shapes; the
             graph's declared input shapes are theirs.
+        rules: also return the relevance rules (keyword only).
 
     Returns:
-        ``(graph_dict, params)`` as described in docs/model-format.md.
+        ``(graph_dict, params)`` as described in docs/model-format.md; with
+        ``rules=True``, ``(graph_dict, params, rules)`` where ``rules`` is
+        ``{"by_node": {node_name: rule_json}}`` (docs/explainer-config.md), ready to be
+        the ``"rules"`` member of an explainer config. Node names are module qualified
+        names, so each leaf module's ``rule`` lands on the node it became. Entries:
+        the rule of every leaf module that has one (Captum/CaBRNet/prpkit rule objects,
+        see `prpkit._rules_from_torch`); the type rule of CaBRNet composite layers
+        (zbeta, prp_alpha1_beta0, stacked_sum, prototype_similarity + pass_through on the
+        similarity log); ``gradient`` on nodes that come from functions (F.relu,
+        torch.sigmoid, F.max_pool2d, ...: no Captum hook). Captum's default rules
+        (EpsilonRule(1e-9) on Conv2d/Linear/pools/BatchNorm2d, pass-through on
+        ReLU/Dropout/Tanh modules) are NOT emitted: the native side applies them by op
+        kind.
 
     Raises:
         UnsupportedOperation naming the first module or function without a prpkit op.
+        With ``rules=True`` also: ``_rules_from_torch.MissingRule`` (a TypeError, Captum's
+        message) when a leaf module has no rule and Captum has no default for its exact
+        type (e.g. nn.Sigmoid, nn.Flatten, or a Conv2d subclass without a rule) — Captum's
+        LRP raises TypeError there, so prpkit does not silently apply the native default
+        of the op it exports to; ``_rules_from_torch.UnsupportedRule`` for a rule object
+        prpkit cannot express.
     """
     import torch
     examples = list(example_input) if isinstance(example_input, (tuple, list)) else [example_input]
     for e in examples:
         if not isinstance(e, torch.Tensor):
             raise TypeError(f"example inputs must be tensors, got {type(e).__name__}")
+    by_node: dict | None = None
+    if rules:
+        from . import _rules_from_torch
+        _rules_from_torch.check_captum_leaves(module)
+        by_node = {}
     training = {m: m.training for m in module.modules()}
     module.eval()
     try:
@@ -694,7 +849,8 @@ def graph_from_torch(module, example_input) -> tuple[dict, dict[str, np.ndarray]
         inputs = [g.add_input(nm, e.shape) for nm, e in zip(names, examples)]
         with torch.no_grad():
             # Clones: tracing runs the model, and in-place ops must not touch the caller's tensors.
-            out = _Converter(g).convert_module(module, inputs, [e.detach().float().clone() for e in examples], "")
+            out = _Converter(g, by_node).convert_module(
+                module, inputs, [e.detach().float().clone() for e in examples], "")
     finally:
         for m, flag in training.items():
             m.training = flag
@@ -702,6 +858,8 @@ def graph_from_torch(module, example_input) -> tuple[dict, dict[str, np.ndarray]
     for o in outputs:
         if o in inputs:
             raise UnsupportedOperation(f"graph output is the graph input '{o}' itself (the model computes nothing)")
+    if rules:
+        return g.to_dict(outputs), g.params, {"by_node": by_node}
     return g.to_dict(outputs), g.params
 
 
