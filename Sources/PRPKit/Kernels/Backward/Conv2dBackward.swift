@@ -2,38 +2,85 @@ extension Kernels {
     /// Vector–Jacobian product of conv2d with respect to its input (a transposed
     /// convolution): g (B, Cout, Ho, Wo), weight (Cout, Cin/groups, kH, kW) → (B, Cin, H, W).
     /// `inputSize` is the forward input's (H, W). The bias does not enter.
+    ///
+    /// Per row and group: columns = W_gᵀ·G_g on the packed GEMM, then col2im adds each
+    /// column entry into its input pixel. 1×1 stride-1 unpadded convolutions skip col2im.
+    /// Output rows are processed in bands so the column buffer stays cache-sized.
     public static func conv2dInputGradient(_ g: Tensor, weight: Tensor, _ a: Conv2dAttributes,
                                            inputSize: Pair2) -> Tensor {
         let (b, co, ho, wo) = (g.shape[0], g.shape[1], g.shape[2], g.shape[3])
         let (cig, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3])
         let (h, w) = (inputSize.h, inputSize.w)
-        let ci = cig * a.groups, cog = co / a.groups
+        let groups = a.groups, ci = cig * groups, cog = co / groups
         let out = Tensor(zeros: [b, ci, h, w])
         let gp = g.data, wp = weight.data, op = out.data
-        Parallel.forEach(b * ci) { job in
-            let n = job / ci, c = job % ci
-            let grp = c / cig, cl = c % cig
-            let dst = op + job * h * w
-            for ol in 0..<cog {
-                let o = grp * cog + ol
-                let src = gp + (n * co + o) * ho * wo
+        let rowsK = cig * kh * kw
+        let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
+        if pointwise {
+            // dX_g (Cig × HW) = W_gᵀ (Cig × Cog) · G_g (Cog × HW)
+            for r in 0..<b {
+                for grp in 0..<groups {
+                    gemm(m: cig, n: ho * wo, k: cog,
+                         a: wp + grp * cog * cig, rowStrideA: 1, colStrideA: cig,
+                         b: gp + (r * co + grp * cog) * ho * wo, rowStrideB: ho * wo, colStrideB: 1,
+                         c: op + (r * ci + grp * cig) * h * w, rowStrideC: h * w, colStrideC: 1)
+                }
+            }
+            return out
+        }
+        // Band of output rows per GEMM: about 2 MB of columns.
+        let band = max(1, min(ho, (1 << 19) / max(rowsK * wo, 1)))
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: rowsK * band * wo)
+        defer { columns.deallocate() }
+        for r in 0..<b {
+            for grp in 0..<groups {
+                let dst = op + (r * ci + grp * cig) * h * w
+                var y0 = 0
+                while y0 < ho {
+                    let rows = min(band, ho - y0), n = rows * wo
+                    // columns (rowsK × n) = W_gᵀ (rowsK × Cog) · G_g[:, y0..<y0+rows] (Cog × n)
+                    gemm(m: rowsK, n: n, k: cog,
+                         a: wp + grp * cog * rowsK, rowStrideA: 1, colStrideA: rowsK,
+                         b: gp + (r * co + grp * cog) * ho * wo + y0 * wo, rowStrideB: ho * wo, colStrideB: 1,
+                         c: columns, rowStrideC: n, colStrideC: 1)
+                    col2im(columns, n: n, firstRow: y0, rows: rows, wo: wo, channels: cig, kh: kh, kw: kw,
+                           a, h: h, w: w, into: dst)
+                    y0 += rows
+                }
+            }
+        }
+        return out
+    }
+
+    /// Adds column entries (channel, ky, kx) × (output pixel) into the input planes.
+    /// Channels run in parallel: each writes its own plane.
+    static func col2im(_ columns: UnsafeMutablePointer<Float>, n: Int, firstRow y0: Int, rows: Int, wo: Int,
+                       channels: Int, kh: Int, kw: Int, _ a: Conv2dAttributes, h: Int, w: Int,
+                       into dst: UnsafeMutablePointer<Float>) {
+        Parallel.forRanges(channels) { range in
+            for c in range {
+                let plane = dst + c * h * w
                 for ky in 0..<kh {
                     for kx in 0..<kw {
-                        let wv = wp[((o * cig + cl) * kh + ky) * kw + kx]
-                        if wv == 0 { continue }
-                        for oy in 0..<ho {
-                            let iy = oy * a.stride.h - a.padding.h + ky * a.dilation.h
+                        let col = columns + ((c * kh + ky) * kw + kx) * n
+                        for oy in 0..<rows {
+                            let iy = (y0 + oy) * a.stride.h - a.padding.h + ky * a.dilation.h
                             if iy < 0 || iy >= h { continue }
-                            for ox in 0..<wo {
-                                let ix = ox * a.stride.w - a.padding.w + kx * a.dilation.w
-                                if ix < 0 || ix >= w { continue }
-                                dst[iy * w + ix] += wv * src[oy * wo + ox]
+                            let src = col + oy * wo, line = plane + iy * w
+                            let xOff = kx * a.dilation.w - a.padding.w
+                            if a.stride.w == 1 {
+                                let lo = max(0, -xOff), hi = min(wo, w - xOff)
+                                if lo < hi { for ox in lo..<hi { line[ox + xOff] += src[ox] } }
+                            } else {
+                                for ox in 0..<wo {
+                                    let ix = ox * a.stride.w + xOff
+                                    if ix >= 0 && ix < w { line[ix] += src[ox] }
+                                }
                             }
                         }
                     }
                 }
             }
         }
-        return out
     }
 }
