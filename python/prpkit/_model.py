@@ -148,7 +148,11 @@ class Model:
     @property
     def nodes(self) -> list[dict]:
         """The graph's nodes in execution order: dicts with ``name``, ``op``, ``inputs``,
-        ``attributes`` and ``parameters`` (role → tensor name)."""
+        ``attributes`` and ``parameters`` (role → tensor name).
+
+        Read from the model file's header (for `prpkit.load`) or kept from the conversion
+        (for `prpkit.from_torch`); in the latter case float attributes are as Python wrote
+        them, while the library stores them as float32 (e.g. 1e-05 vs 9.9999997e-06)."""
         return self.graph["nodes"]
 
     # ---- forward

@@ -4,6 +4,19 @@ Conversions are cached per test session: each torch model is converted once.
 """
 from __future__ import annotations
 
+import glob
+import os
+import sys
+
+# `cd python && python -m pytest tests` puts the source folder on sys.path, where
+# `prpkit` has no built extension; test the installed package instead (unless the
+# extension was built in place).
+_SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if not glob.glob(os.path.join(_SRC, "prpkit", "_core*.so")):
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.getcwd()) != _SRC]
+    for _name in [m for m in sys.modules if m == "prpkit" or m.startswith("prpkit.")]:
+        del sys.modules[_name]
+
 import numpy as np
 import pytest
 import torch
