@@ -215,7 +215,7 @@ class _Converter:
 
         class Tracer(fx.Tracer):
             def is_leaf_module(self, m, qualname):
-                if isinstance(m, leaves):
+                if isinstance(m, leaves) or _plain_subclass_leaf(m):
                     return True
                 if with_rules and _rules_leaf(m):
                     return True
@@ -347,6 +347,9 @@ class _Converter:
             raise UnsupportedOperation(f"{name} ({_describe(m)}): keyword arguments {list(kwargs)} in the call")
         g = self.g
         comp = _composite_types()
+        if _overrides_forward(m) and not isinstance(m, _composite_leaf_types()):
+            raise UnsupportedOperation(f"unsupported module {name} of type {_describe(m)}: it subclasses a "
+                                       f"torch.nn layer but overrides forward")
         if comp is not None and isinstance(m, comp["StackedSum"]):
             # CaBRNet's replacement of `+` (rule "stacked_sum", set by module_rules)
             return self.add(name, n, list(args), {}, f"{name} ({_describe(m)})", inplace=False)
@@ -762,10 +765,23 @@ def _rules_leaf(m) -> bool:
     from . import _rules_from_torch as R
     if any(True for _ in m.children()):
         return False
-    if isinstance(m, _mappable_modules()):
-        return True
     rule = getattr(m, "rule", None)
     return rule is not None and not R.is_gradient_rule(rule)
+
+
+def _plain_subclass_leaf(m) -> bool:
+    """A childless subclass of a module type prpkit maps (nn.Conv2d, ...) that keeps the
+    base class's forward: converted like its base (fx would trace into it)."""
+    return (isinstance(m, _mappable_modules()) and not _overrides_forward(m)
+            and not any(True for _ in m.children()))
+
+
+def _overrides_forward(m) -> bool:
+    """True when `m`'s forward differs from that of the torch.nn class prpkit maps it as."""
+    for base in type(m).__mro__:
+        if base in _mappable_modules():
+            return type(m).forward is not base.forward
+    return False
 
 
 def _mappable_modules() -> tuple:
