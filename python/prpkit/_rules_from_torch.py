@@ -133,8 +133,16 @@ def _default_tables():
 # --------------------------------------------------------------------------- rule objects
 
 def is_gradient_rule(rule) -> bool:
+    """CaBRNet's GradientRule, or a prpkit rule object describing itself as "gradient"."""
     cab = composite_types()
-    return cab is not None and isinstance(rule, cab["GradientRule"])
+    if cab is not None and isinstance(rule, cab["GradientRule"]):
+        return True
+    if rule is not None and hasattr(rule, "_prpkit_rule_json"):
+        try:
+            return rule_to_json(rule, "") == GRADIENT
+        except UnsupportedRule:
+            return False
+    return False
 
 
 def _check_default_stability(rule, name, where):

@@ -182,6 +182,25 @@ def test_prpkit_rule_objects_are_duck_typed():
         graph_from_torch(m, torch.randn(1, 3, 8, 8), rules=True)
 
 
+def test_prpkit_rules_module_gives_the_same_table_as_captum():
+    try:
+        P = importlib.import_module("_prpkit_src.rules")
+    except ImportError:
+        pytest.skip("python/prpkit/rules.py not present")
+    x = torch.randn(1, 3, 8, 8)
+    _, _, captum_table = graph_from_torch(_mixed_with_rules(), x, rules=True)
+    m = _mixed_with_rules()
+    m.conv1.rule = P.GammaRule(gamma=0.5, set_bias_to_zero=True)
+    m.bn1.rule = P.IdentityRule()
+    m.pool1.rule = P.GradientRule()
+    m.conv2.rule = P.EpsilonRule(epsilon=1e-3)
+    m.fc1.rule = P.Alpha1_Beta0_Rule(set_bias_to_zero=True)
+    _, _, prpkit_table = graph_from_torch(m, x, rules=True)
+    assert prpkit_table == captum_table
+    # prpkit's GradientRule on CaBRNet-style custom layers: traced into, ordinary backward
+    assert R.is_gradient_rule(P.GradientRule())
+
+
 class MyConv(nn.Conv2d):
     """A Conv2d subclass: exported as conv2d, but Captum has no default for its type."""
 
@@ -378,3 +397,19 @@ def test_plain_cabrnet_model_is_rejected_like_captum(composite):
         graph_from_torch(model, torch.randn(1, 3, 64, 64), rules=True)
     graph, _ = graph_from_torch(model, torch.randn(1, 3, 64, 64))
     assert graph["outputs"] == ["classifier.last_layer", "classifier.min_distances"]
+
+
+def test_custom_layer_with_gradient_rule_is_traced_into():
+    """A childless custom layer with GradientRule (as CaBRNet gives its own layers): Captum
+    uses its ordinary backward, so its functions are exported and marked "gradient"."""
+    class Squash(nn.Module):
+        def forward(self, x):
+            return torch.sigmoid(F.relu(x))
+
+    m = nn.Sequential(nn.Conv2d(3, 4, 3), Squash()).eval()
+    m[1].rule = _gradient_rule_or_skip()()
+    graph, _, rules = graph_from_torch(m, torch.randn(1, 3, 8, 8), rules=True)
+    ops = {n["name"]: n["op"] for n in graph["nodes"]}
+    assert sorted(ops.values()) == ["conv2d", "relu", "sigmoid"]
+    assert {ops[k]: v for k, v in rules["by_node"].items()} == {"relu": {"rule": "gradient"},
+                                                                "sigmoid": {"rule": "gradient"}}
