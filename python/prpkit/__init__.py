@@ -35,6 +35,8 @@ if _core is not None:
     from ._convert import from_torch
     from ._export import UnsupportedOperation
     from ._model import Model, load, save
+    from ._lrp import LRP
+    from . import rules
 
     __version__ = _core.version_string()
 
@@ -59,7 +61,7 @@ else:
 
 
 __all__ = [
-    "Model", "load", "save", "from_torch",
+    "Model", "load", "save", "from_torch", "LRP", "rules",
     "version", "set_num_threads", "get_num_threads",
     "PRPKitError", "InvalidArgumentError", "InvalidModelError", "BufferTooSmallError",
     "UnsupportedError", "PRPKitIOError", "InternalError", "UnsupportedOperation",

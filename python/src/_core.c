@@ -478,6 +478,9 @@ static PyTypeObject ModelType = {
 
 /* ---- module functions --------------------------------------------------------------- */
 
+/* The explainer binding shares this translation unit's helpers. */
+#include "_explainer.c"
+
 static PyObject* mod_load(PyObject* mod, PyObject* arg) {
     PyObject* path = fs_path(arg);
     if (path == NULL) return NULL;
@@ -591,6 +594,8 @@ PyMODINIT_FUNC PyInit__core(void) {
     if (m == NULL) return NULL;
     if (PyType_Ready(&ModelType) < 0) goto fail;
     if (PyModule_AddObjectRef(m, "Model", (PyObject*)&ModelType) < 0) goto fail;
+    if (PyType_Ready(&ExplainerType) < 0) goto fail;
+    if (PyModule_AddObjectRef(m, "Explainer", (PyObject*)&ExplainerType) < 0) goto fail;
 
     PRPKitError = new_error(m, "PRPKitError", PyExc_Exception,
                             "Base of every error reported by the prpkit library. Attributes: status (the C "
