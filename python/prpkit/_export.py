@@ -9,6 +9,14 @@ one back.
 CaBRNet models are handled structurally: the feature extractor (a torchvision
 feature-extractor GraphModule + add-on layers) is converted from its fx graph, the
 ProtoPNet classifier is mapped to l2_distance → spatial_min → similarity → linear.
+CaBRNet's LRP composite (``get_cabrnet_lrp_composite_model``) is understood too:
+ZBeta/Alpha1Beta0 layers → conv2d/linear, StackedSum → add, DecisionLRPWrapper →
+l2_distance → log_similarity (the similarity map is the only output).
+
+``graph_from_torch(..., rules=True)`` also returns the relevance rules of the model
+(``module.rule`` as Captum reads it, CaBRNet's composite layers by type) as the
+``{"by_node": ...}`` rule JSON of docs/explainer-config.md; see `prpkit._rules_from_torch`.
+Conversion always uses eval semantics (BatchNorm running statistics).
 
 Supported: nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
 nn.BatchNorm2d, nn.ReLU / F.relu / torch.relu (in-place too), nn.Sigmoid, nn.Tanh,
