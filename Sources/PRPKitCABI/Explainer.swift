@@ -159,8 +159,15 @@ public func prpkit_explainer_prp(_ explainer: OpaquePointer?, _ image: UnsafeRaw
         guard simShape.count == 4 else {
             throw ABIError.invalidArgument("PRP needs a model whose first output is a similarity map (N, P, H, W); it is \(simShape)")
         }
-        try Buffers.prepareOutputs(relevance, shapes: [[x.shape[0] * ids.count] + x.shape.dropFirst()], names: ["relevance"])
-        if similarity != nil { try Buffers.prepareOutputs(similarity, shapes: [simShape], names: ["similarity"]) }
+        // Both shapes are written before any BUFFER_TOO_SMALL is reported.
+        var shortfalls: [String] = []
+        for (slot, shape, name) in [(relevance, [x.shape[0] * ids.count] + x.shape.dropFirst(), "relevance"),
+                                    (similarity, simShape, "similarity")] where name == "relevance" || slot != nil {
+            do { try Buffers.prepareOutputs(slot, shapes: [shape], names: [name]) } catch let e as ABIError where e.code == Status.bufferTooSmall {
+                shortfalls.append(e.message)
+            }
+        }
+        if !shortfalls.isEmpty { throw ABIError.bufferTooSmall(shortfalls.joined(separator: "; ")) }
         let maps = try ex.prpExplainer.explain(x, prototypes: ids, location: location)
         Buffers.write([maps.relevance], to: relevance!)
         if let similarity { Buffers.write([maps.similarity], to: similarity) }

@@ -36,7 +36,8 @@ if _core is not None:
     from ._export import UnsupportedOperation
     from ._model import Model, load, save
     from ._lrp import LRP
-    from . import rules
+    from . import rules, prp_utils
+    from ._prp import prp, prp_batch, prp_relevance, post_process
 
     __version__ = _core.version_string()
 
@@ -61,7 +62,8 @@ else:
 
 
 __all__ = [
-    "Model", "load", "save", "from_torch", "LRP", "rules",
+    "Model", "load", "save", "from_torch", "LRP", "rules", "prp_utils", "prp", "prp_batch",
+    "prp_relevance", "post_process",
     "version", "set_num_threads", "get_num_threads",
     "PRPKitError", "InvalidArgumentError", "InvalidModelError", "BufferTooSmallError",
     "UnsupportedError", "PRPKitIOError", "InternalError", "UnsupportedOperation",

@@ -355,6 +355,9 @@ class _Converter:
             raise UnsupportedOperation(f"{name} ({_describe(m)}): keyword arguments {list(kwargs)} in the call")
         g = self.g
         comp = _composite_types()
+        if getattr(type(m), "_prpkit_op", None) == "add":
+            # prpkit.prp_utils.StackedSum (its rule travels as module.rule)
+            return self.add(name, n, list(args), {}, f"{name} ({_describe(m)})", inplace=False)
         if _overrides_forward(m) and not isinstance(m, _composite_leaf_types()):
             raise UnsupportedOperation(f"unsupported module {name} of type {_describe(m)}: it subclasses a "
                                        f"torch.nn layer but overrides forward")

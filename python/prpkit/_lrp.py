@@ -105,7 +105,9 @@ class LRP:
         self._config: dict = {}
         self._source = None
         if isinstance(model, Model):
-            self._model = model
+            # A CompositeModel runs its composite's graph; propagate from its source model
+            # with the composite's configuration (never apply the composite twice).
+            self._model = getattr(model, "_source", None) or model
             self._config = dict(getattr(model, "_explainer_config", None) or {})
         else:
             torch = _torch()

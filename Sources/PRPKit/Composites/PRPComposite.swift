@@ -5,6 +5,9 @@ public struct PRPCompositeOptions: Equatable, Sendable {
     public var useZBeta = true
     public var zBetaLowerBound = ZBetaDefaults.lowerBound
     public var zBetaUpperBound = ZBetaDefaults.upperBound
+    /// Replace a prototype head by the similarity map (DecisionLRPWrapper), as
+    /// get_cabrnet_lrp_composite_model does; false for get_extractor_lrp_composite_model.
+    public var similarityHead = true
     public init() {}
 }
 
@@ -24,7 +27,7 @@ public enum Composites {
     /// computed with torch.cdist distances and log((d + 1)/(d + 1e-4)).
     /// Otherwise (CaBRNet's generic branch) the whole graph is the extractor.
     public static func cabrnetPRP(_ graph: Graph, options: PRPCompositeOptions = PRPCompositeOptions()) throws -> Composite {
-        let distance = graph.nodes.first { $0.op.kind == "l2_distance" }
+        let distance = options.similarityHead ? graph.nodes.first { $0.op.kind == "l2_distance" } : nil
         var scope = Set(graph.nodes.map(\.name))
         if let d = distance { scope = ancestors(of: d.inputs[0], in: graph) }
 

@@ -25,7 +25,9 @@ public struct ExplainerConfig: Equatable, Sendable {
             var o = PRPCompositeOptions()
             if let v = top["composite_options"] {
                 let r = try ConfigReader(v, "composite_options")
-                try r.allow(["set_bias_to_zero", "stability_factor", "use_zbeta", "zbeta_lower_bound", "zbeta_upper_bound"])
+                try r.allow(["set_bias_to_zero", "stability_factor", "use_zbeta", "zbeta_lower_bound", "zbeta_upper_bound",
+                             "similarity_head"])
+                o.similarityHead = try r.bool("similarity_head") ?? o.similarityHead
                 o.setBiasToZero = try r.bool("set_bias_to_zero") ?? o.setBiasToZero
                 o.stabilityFactor = try r.float("stability_factor") ?? o.stabilityFactor
                 o.useZBeta = try r.bool("use_zbeta") ?? o.useZBeta

@@ -1,0 +1,183 @@
+"""`prpkit.prp`: CaBRNet 1.2's ``prp()`` heatmap, natively, plus batched forms.
+
+CaBRNet runs one Captum LRP call per selected similarity-map location; prpkit runs one
+forward pass and ONE backward pass seeded with the selected similarities (the sum over
+locations is the same by linearity), then CaBRNet's post-processing (``post_process``:
+grads×input, polarity and channel mean, Gaussian blur with sigma = gaussian_ksize,
+bicubic resize to the image size, min-max normalisation), computed natively.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import _core
+from ._composite import _DEFAULT_LOWER, _DEFAULT_UPPER, CompositeModel, composite
+from ._model import Model, _as_input, _is_tensor, _torch
+
+__all__ = ["prp", "prp_batch", "prp_relevance", "post_process"]
+
+_POLARITY = {None: 0, "positive": 1, "negative": 2, "absolute": 3}
+_LOCATION_MAX, _LOCATION_AT, _LOCATION_THRESHOLD = 0, 1, 2
+
+# torch module → (key, explainer): conversions are reused while weights and rules stay the same.
+_CACHE: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _explainer_for(model: Any, stability_factor: float, example) -> "_core.Explainer":
+    """The native explainer prp() runs on, following prp()'s rules: a model that is
+    `lrp_ready` (prpkit's or CaBRNet's composite) is used as it is; otherwise the
+    composite is built with set_bias_to_zero=True, use_zbeta=True and `stability_factor`."""
+    if isinstance(model, CompositeModel):
+        return model._explainer
+    if isinstance(model, Model):
+        return composite(model, set_bias_to_zero=True, stability_factor=stability_factor, use_zbeta=True,
+                         zbeta_lower_bound=_DEFAULT_LOWER, zbeta_upper_bound=_DEFAULT_UPPER,
+                         similarity_head=True)._explainer
+    torch = _torch()
+    if torch is None or not isinstance(model, torch.nn.Module):
+        raise TypeError(f"prp expects a prpkit.Model, a prpkit composite or a torch.nn.Module, got "
+                        f"{type(model).__module__}.{type(model).__qualname__}")
+    from ._lrp import _TorchSource
+    ready = hasattr(model, "lrp_ready")
+    cached = _CACHE.get(model)
+    source = cached[2] if cached else _TorchSource(model)
+    key = (source.fingerprint(), tuple(example.shape[1:]), ready, None if ready else float(stability_factor))
+    if cached and cached[0] == key:
+        return cached[1]
+    if ready:  # CaBRNet's own composite: its modules carry the rules
+        prp_model, rules = source.get(example)
+        explainer = _core.Explainer(prp_model._core, json.dumps({"rules": rules}))
+    else:
+        from ._convert import from_torch
+        explainer = composite(from_torch(model, example), set_bias_to_zero=True,
+                              stability_factor=stability_factor, use_zbeta=True,
+                              zbeta_lower_bound=_DEFAULT_LOWER, zbeta_upper_bound=_DEFAULT_UPPER,
+                              similarity_head=True)._explainer
+    _CACHE[model] = (key, explainer, source)
+    return explainer
+
+
+def _batched_image(img_tensor: Any) -> np.ndarray:
+    x = _as_input(img_tensor, 0, "img_tensor")
+    a = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if a.ndim == 3:  # CaBRNet adds the batch dimension
+        a = a[None]
+    if a.ndim != 4:
+        raise ValueError(f"img_tensor must be (C, H, W) or (N, C, H, W), got shape {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def _location(location: Any, similarity_threshold: float):
+    if location is None:
+        return _LOCATION_THRESHOLD, 0, 0, float(similarity_threshold)
+    if isinstance(location, str):
+        if location != "max":
+            raise ValueError(f"Invalid target location {location}")
+        return _LOCATION_MAX, 0, 0, 0.0
+    if isinstance(location, tuple) and len(location) == 2 and all(isinstance(v, (int, np.integer)) for v in location):
+        return _LOCATION_AT, int(location[0]), int(location[1]), 0.0
+    raise ValueError(f"Invalid target location {location}")
+
+
+def prp_relevance(model: Any, img_tensor: Any, proto_indices: Sequence[int], location: Any = None,
+                  stability_factor: float = 1e-6, similarity_threshold: float = 0.1):
+    """Raw PRP relevance (before post-processing) of several prototypes for every image.
+
+    Returns ``(relevance, similarity)``: relevance (N, K, C, H, W) for the K prototypes
+    of each of the N images, from one forward pass and one batched backward pass;
+    similarity (N, P, Hs, Ws), the composite's similarity maps.
+    """
+    x = _batched_image(img_tensor)
+    example = _torch().from_numpy(x) if _torch() is not None else x
+    explainer = _explainer_for(model, stability_factor, example)
+    ids = np.ascontiguousarray(np.asarray(list(proto_indices), dtype=np.int64).reshape(-1))
+    mode, h, w, thr = _location(location, similarity_threshold)
+    (rbuf, rshape), (sbuf, sshape) = explainer.prp(x, ids, mode, h, w, thr)
+    rel = np.frombuffer(rbuf, np.float32).reshape(rshape)
+    rel = rel.reshape((x.shape[0], len(ids)) + tuple(rshape[1:]))
+    return rel, np.frombuffer(sbuf, np.float32).reshape(sshape)
+
+
+def post_process(array: Any, img: Any = None, img_tensor: Any = None, resize: bool = True,
+                 polarity: str | None = "absolute", gaussian_ksize: float = 5, normalize: bool = False,
+                 grads_x_input: bool = False) -> np.ndarray:
+    """CaBRNet's ``post_process`` (natively): ``array`` (C, H, W) → heatmap (H', W')."""
+    if polarity not in _POLARITY:
+        raise ValueError(f"Invalid polarity {polarity}")
+    rel = np.ascontiguousarray(np.asarray(array, dtype=np.float32))
+    image = None
+    if grads_x_input:
+        if img_tensor is None:
+            raise ValueError("grads_x_input needs img_tensor")
+        image = np.ascontiguousarray(_batched_image(img_tensor)[0])
+    out_h = out_w = 0
+    if resize:
+        if img is None:
+            raise ValueError("resize needs img (its width and height)")
+        out_w, out_h = int(img.width), int(img.height)
+    buf, shape = _core.postprocess(rel, image, _POLARITY[polarity], float(gaussian_ksize or 0),
+                                   out_h, out_w, bool(normalize), bool(grads_x_input))
+    return np.frombuffer(buf, np.float32).reshape(shape).copy()
+
+
+def prp(model: Any, img: Any, img_tensor: Any, proto_idx: int, device: Any = "cpu", location: Any = None,
+        stability_factor: float = 1e-6, polarity: str | None = "absolute", gaussian_ksize: int = 5,
+        normalize: bool = False, grads_x_input: bool = False, similarity_threshold: float = 0.1,
+        **kwargs: Any) -> np.ndarray:
+    """CaBRNet 1.2's ``prp()``: the PRP heatmap of prototype ``proto_idx`` on one image.
+
+    Args:
+        model: a CaBRNet model (torch; its composite is built natively with
+            set_bias_to_zero=True, use_zbeta=True and ``stability_factor``), a composite
+            (``lrp_ready``: CaBRNet's own or `prpkit.prp_utils`'), or a prpkit Model.
+        img: the raw image (PIL); the heatmap is resized to (img.height, img.width).
+        img_tensor: the preprocessed image, (C, H, W) or (1, C, H, W), float32.
+        proto_idx: prototype index.
+        device: accepted and ignored (prpkit runs on the CPU).
+        location: "max" (the location of the maximum similarity), (h, w), or None (every
+            location with similarity ≥ ``similarity_threshold``, summed).
+        polarity, gaussian_ksize, normalize, grads_x_input: CaBRNet's post-processing.
+
+    Returns:
+        float32 array (img.height, img.width).
+    """
+    rel, _ = prp_relevance(model, img_tensor, [proto_idx], location, stability_factor, similarity_threshold)
+    return post_process(rel[0, 0], img=img, img_tensor=img_tensor, polarity=polarity,
+                        gaussian_ksize=gaussian_ksize, normalize=normalize, grads_x_input=grads_x_input)
+
+
+def prp_batch(model: Any, img_tensor: Any, proto_indices: Sequence[int], imgs: Any = None, location: Any = "max",
+              stability_factor: float = 1e-6, polarity: str | None = "absolute", gaussian_ksize: int = 5,
+              normalize: bool = False, grads_x_input: bool = False, similarity_threshold: float = 0.1) -> np.ndarray:
+    """PRP heatmaps of K prototypes for each of N images: one forward pass and one
+    batched backward pass per call.
+
+    Args:
+        img_tensor: (N, C, H, W) (or (C, H, W) for one image).
+        proto_indices: the K prototypes (the same for every image).
+        imgs: None (no resize), one image for all, or a list of N images (PIL-like, with
+            .width and .height) whose sizes the heatmaps are resized to.
+    Returns:
+        (N, K, H', W') float32 heatmaps (a list of N (K, H'_n, W'_n) arrays when the
+        images have different sizes).
+    """
+    rel, _ = prp_relevance(model, img_tensor, proto_indices, location, stability_factor, similarity_threshold)
+    x = _batched_image(img_tensor)
+    n, k = rel.shape[:2]
+    if imgs is None or not isinstance(imgs, (list, tuple)):
+        imgs = [imgs] * n
+    if len(imgs) != n:
+        raise ValueError(f"imgs has {len(imgs)} entries for {n} images")
+    out = []
+    for i in range(n):
+        maps = [post_process(rel[i, j], img=imgs[i], img_tensor=x[i], resize=imgs[i] is not None,
+                             polarity=polarity, gaussian_ksize=gaussian_ksize, normalize=normalize,
+                             grads_x_input=grads_x_input) for j in range(k)]
+        out.append(np.stack(maps))
+    shapes = {a.shape for a in out}
+    return np.stack(out) if len(shapes) == 1 else out
