@@ -1,0 +1,124 @@
+// prpkit-run: the command-line front of the Swift core, for scripts and harnesses.
+//   prpkit-run info    --model M.prpkit
+//   prpkit-run forward --model M.prpkit --input X.safetensors [--tensor input_0]
+//   prpkit-run prp     --model M.prpkit --input X.safetensors --prototypes 0,3 [--location max|H,W|threshold:T] [--out R.safetensors]
+import ArgumentParser
+import PRPKit
+
+@main
+struct PRPKitRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prpkit-run",
+        abstract: "Forward passes and PRP relevance maps of prpkit model files.",
+        subcommands: [Info.self, Forward.self, PRPCommand.self])
+}
+
+struct ModelOption: ParsableArguments {
+    @Option(help: "A prpkit model file (docs/model-format.md).")
+    var model: String
+
+    func load() throws -> Graph { try ModelFile.load(path: model) }
+}
+
+struct InputOptions: ParsableArguments {
+    @Option(help: "A safetensors file holding the input tensor (float32, NCHW).")
+    var input: String
+    @Option(help: "Name of the input tensor in that file.")
+    var tensor: String = "input_0"
+
+    func load() throws -> Tensor {
+        let file = try SafeTensors.read(path: input)
+        guard let t = file.tensors[tensor] else {
+            throw ValidationError("\(input) has no tensor '\(tensor)' (it has \(file.tensors.keys.sorted().joined(separator: ", ")))")
+        }
+        return t
+    }
+}
+
+/// One line per tensor: shape, min, max, sum.
+func summary(_ name: String, _ t: Tensor) -> String {
+    let v = t.buffer
+    let lo = v.min() ?? 0, hi = v.max() ?? 0
+    let sum = v.reduce(Double(0)) { $0 + Double($1) }
+    return "\(name): shape \(t.shape) min \(lo) max \(hi) sum \(sum)"
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a model's graph, shapes and parameter count.")
+    @OptionGroup var model: ModelOption
+
+    func run() throws {
+        let g = try model.load()
+        let parameters = g.parameters.values.reduce(0) { $0 + $1.count }
+        print("inputs: " + g.inputs.map { "\($0.name) \($0.shape)" }.joined(separator: ", "))
+        print("outputs: " + g.outputs.map { "\($0) \(g.shapes[$0]!)" }.joined(separator: ", "))
+        print("nodes: \(g.nodes.count), parameters: \(parameters)")
+        let prpRules = try? Explainer(model: g, config: ExplainerConfig(composite: PRPCompositeOptions())).propagator.rules
+        for node in g.nodes {
+            let rule = prpRules.flatMap { $0[node.name] ?? nil }.map { "  [PRP: \($0)]" } ?? ""
+            print("  \(node.name)  \(node.op.kind)  \(g.shapes[node.name]!)\(rule)")
+        }
+    }
+}
+
+struct Forward: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a forward pass and summarise each output.")
+    @OptionGroup var model: ModelOption
+    @OptionGroup var input: InputOptions
+
+    func run() throws {
+        let g = try model.load()
+        let result = try g.forward([try input.load()])
+        for (name, t) in zip(g.outputs, result.outputs) {
+            print(summary(name, t))
+            if t.rank == 2 {
+                for row in 0..<t.shape[0] {
+                    let values = Array(t.buffer[(row * t.shape[1])..<((row + 1) * t.shape[1])])
+                    let best = values.indices.max { values[$0] < values[$1] }!
+                    print("  example \(row): argmax \(best) (\(values[best]))")
+                }
+            }
+        }
+    }
+}
+
+struct PRPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prp", abstract: "PRP relevance of prototypes (CaBRNet's composite), one batched backward pass.")
+    @OptionGroup var model: ModelOption
+    @OptionGroup var input: InputOptions
+    @Option(help: "Comma-separated prototype indices.")
+    var prototypes: String
+    @Option(help: "max, H,W, or threshold:T.")
+    var location: String = "max"
+    @Option(help: "Write the relevance (N·K, C, H, W) and similarity maps to this safetensors file.")
+    var out: String?
+
+    func parsedLocation() throws -> PRPLocation {
+        if location == "max" { return .max }
+        if location.hasPrefix("threshold:"), let t = Float(location.dropFirst("threshold:".count)) { return .threshold(t) }
+        let parts = location.split(separator: ",").compactMap { Int($0) }
+        guard parts.count == 2 else { throw ValidationError("--location must be max, H,W or threshold:T") }
+        return .at(h: parts[0], w: parts[1])
+    }
+
+    func run() throws {
+        let ids = try prototypes.split(separator: ",").map { s -> Int in
+            guard let i = Int(s) else { throw ValidationError("--prototypes must be integers, got '\(s)'") }
+            return i
+        }
+        let explainer = try Explainer(model: try model.load(), config: ExplainerConfig(composite: PRPCompositeOptions()))
+        let maps = try explainer.prpExplainer.explain(try input.load(), prototypes: ids, location: try parsedLocation())
+        print(summary("similarity", maps.similarity))
+        let per = maps.relevance.count / maps.relevance.shape[0]
+        for (row, seeds) in maps.seeds.enumerated() {
+            let slice = try Tensor(shape: Array(maps.relevance.shape.dropFirst()),
+                                   values: Array(maps.relevance.buffer[(row * per)..<((row + 1) * per)]))
+            print(summary("relevance[\(row)] prototype \(ids[row % ids.count]) seeds \(seeds)", slice))
+        }
+        if let out {
+            try SafeTensors.write([("relevance", maps.relevance), ("similarity", maps.similarity)], metadata: [:], path: out)
+            print("wrote \(out)")
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import PRPKit
-print("prpkit")
