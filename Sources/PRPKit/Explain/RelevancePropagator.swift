@@ -21,6 +21,8 @@ public final class RelevancePropagator: @unchecked Sendable {
     let modifiedParameters: [String: [String: Tensor?]]
     /// Value name → the hooking node that owns its input hook.
     let hookOwner: [String: Node]
+    /// W⁺ and W⁻ of every z^B / CaBRNet-α1β0 layer, computed once per propagator.
+    let signedWeights: [String: (plus: Tensor, minus: Tensor)]
 
     public init(graph: Graph, rules: RuleSet = RuleSet()) throws {
         self.graph = graph
@@ -28,7 +30,12 @@ public final class RelevancePropagator: @unchecked Sendable {
         self.rules = resolved
         var modified: [String: [String: Tensor?]] = [:]
         var owner: [String: Node] = [:]
+        var signed: [String: (plus: Tensor, minus: Tensor)] = [:]
         for node in graph.nodes {
+            if let rule = resolved[node.name] ?? nil, rule.kind == .zBeta || rule.kind == .prpAlpha1Beta0,
+               let w = graph.parameter(node, "weight") {
+                signed[node.name] = (Kernels.map(w) { max($0, 0) }, Kernels.map(w) { min($0, 0) })
+            }
             guard let rule = resolved[node.name] ?? nil, rule.hooksTensors else { continue }
             for input in node.inputs where owner[input] == nil { owner[input] = node }
             guard rule.changesForward else { continue }
@@ -39,6 +46,7 @@ public final class RelevancePropagator: @unchecked Sendable {
         }
         modifiedParameters = modified
         hookOwner = owner
+        signedWeights = signed
     }
 
     /// The forward pass and everything the backward passes reuse.

@@ -17,15 +17,14 @@ extension RelevancePropagator {
     }
 
     func prpAlpha1Beta0Prepare(_ node: Node, rule: Rule, input x: Tensor) -> Alpha1Beta0Cache {
-        let w = graph.parameter(node, "weight")!
         let bPlus = rule.setBiasToZero ? nil : graph.parameter(node, "bias").map { t in Kernels.map(t) { max($0, 0) } }
         let hasNegative = x.buffer.contains { $0 < 0 }
         let xPlus = hasNegative ? Kernels.map(x) { max($0, 0) } : x
-        var z = layerForward(node, xPlus, weight: Kernels.map(w) { max($0, 0) }, bias: bPlus)
+        var z = layerForward(node, xPlus, weight: signedWeights[node.name]!.plus, bias: bPlus)
         var xMinus: Tensor? = nil
         if hasNegative {
             let xm = Kernels.map(x) { min($0, 0) }
-            z = Kernels.add(z, layerForward(node, xm, weight: Kernels.map(w) { min($0, 0) }, bias: nil))
+            z = Kernels.add(z, layerForward(node, xm, weight: signedWeights[node.name]!.minus, bias: nil))
             xMinus = xm
         }
         let eps = rule.epsilon
@@ -34,11 +33,10 @@ extension RelevancePropagator {
     }
 
     func prpAlpha1Beta0Backward(_ node: Node, g: Tensor, input x: Tensor, cache: Alpha1Beta0Cache) -> Tensor {
-        let w = graph.parameter(node, "weight")!
         let n = Kernels.rowBroadcast(g, cache.denominator, divide: true)
-        let out = Kernels.rowBroadcast(layerInputGradient(node, n, weight: Kernels.map(w) { max($0, 0) }, input: x), cache.xPlus)
+        let out = Kernels.rowBroadcast(layerInputGradient(node, n, weight: signedWeights[node.name]!.plus, input: x), cache.xPlus)
         if let xm = cache.xMinus {
-            Kernels.accumulate(out, Kernels.rowBroadcast(layerInputGradient(node, n, weight: Kernels.map(w) { min($0, 0) }, input: x), xm))
+            Kernels.accumulate(out, Kernels.rowBroadcast(layerInputGradient(node, n, weight: signedWeights[node.name]!.minus, input: x), xm))
         }
         return out
     }

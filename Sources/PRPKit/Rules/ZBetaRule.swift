@@ -24,7 +24,7 @@ extension RelevancePropagator {
     func zBetaPrepare(_ node: Node, rule: Rule, input x: Tensor) -> Tensor {
         let w = graph.parameter(node, "weight")!
         let b = rule.setBiasToZero ? nil : graph.parameter(node, "bias")
-        let (wPlus, wMinus) = (Kernels.map(w) { max($0, 0) }, Kernels.map(w) { min($0, 0) })
+        let (wPlus, wMinus) = signedWeights[node.name]!
         let bPlus = b.map { t in Kernels.map(t) { max($0, 0) } }, bMinus = b.map { t in Kernels.map(t) { min($0, 0) } }
         let one = [1] + Array(x.shape.dropFirst())
         let lower = Kernels.map(Tensor(zeros: one)) { _ in rule.lowerBound }
@@ -46,8 +46,8 @@ extension RelevancePropagator {
         let w = graph.parameter(node, "weight")!
         let n = Kernels.rowBroadcast(g, denominator, divide: true)
         let tx = layerInputGradient(node, n, weight: w, input: x)
-        let tl = layerInputGradient(node, n, weight: Kernels.map(w) { max($0, 0) }, input: x)
-        let tu = layerInputGradient(node, n, weight: Kernels.map(w) { min($0, 0) }, input: x)
+        let tl = layerInputGradient(node, n, weight: signedWeights[node.name]!.plus, input: x)
+        let tu = layerInputGradient(node, n, weight: signedWeights[node.name]!.minus, input: x)
         let out = Kernels.rowBroadcast(tx, x)
         let (l, u) = (rule.lowerBound, rule.upperBound)
         let op = out.data, lp = tl.data, up = tu.data
