@@ -41,7 +41,9 @@ public enum PostProcess {
     /// 1. if `gradsTimesInput`: relevance × image (Float), image shaped like the relevance;
     /// 2. polarity (`polarityAndCollapse`) and the mean over channels (np.average, Float);
     /// 3. if σ > 0: `Kernels.gaussianFilter2d` (scipy.ndimage.gaussian_filter);
-    /// 4. if `outputSize`: `Kernels.resizeCubic` (cv2.resize INTER_CUBIC);
+    /// 4. if `outputSize`: `Kernels.resizeCubic` (cv2.resize INTER_CUBIC) — except that
+    ///    an exactly constant map stays exactly constant (cv2 may add ~1 ulp of rounding
+    ///    noise, which step 5 would turn into a [0, 1] pattern; here it gives zeros);
     /// 5. if `normalize`: `normalizeMinMax`.
     /// A leading batch dimension of 1 ((1, C, H, W)) is accepted on either tensor, as
     /// CaBRNet takes `img_tensor[0]`.
@@ -76,7 +78,15 @@ public enum PostProcess {
             map = Kernels.gaussianFilter2d(map, sigma: options.gaussianSigma)
         }
         if let size = options.outputSize {
-            map = Kernels.resizeCubic(map, height: size.h, width: size.w)
+            if let value = constantValue(map) {
+                // Cubic weights sum to 1, so a constant map resizes to the same constant.
+                // cv2 adds ~1 ulp of position-dependent rounding noise here, which the
+                // min-max normalisation would blow up to [0, 1]; keep it exact instead.
+                map = Tensor(zeros: [size.h, size.w])
+                map.buffer.update(repeating: value)
+            } else {
+                map = Kernels.resizeCubic(map, height: size.h, width: size.w)
+            }
         }
         if options.normalize {
             map = normalizeMinMax(map)
@@ -98,15 +108,15 @@ public enum PostProcess {
                 var sum: Float = 0
                 for ch in 0..<c {
                     let v = xp[ch * plane + i]
-                    let p: Float
+                    var p: Float
                     switch polarity {
-                    case .positive?: p = v > 0 ? v : 0   // np.maximum(0, v) (NaN propagates)
+                    case .positive?: p = v > 0 ? v : 0   // np.maximum(0, v)
                     case .negative?: p = v < 0 ? -v : 0  // |np.minimum(0, v)|
                     case .absolute?: p = abs(v)
                     case nil: p = v
                     }
-                    // NumPy: np.maximum/np.minimum propagate NaN.
-                    sum = ch == 0 ? (v.isNaN ? v : p) : sum + (v.isNaN ? v : p)
+                    if v.isNaN { p = v }                 // NumPy's maximum/minimum propagate NaN
+                    sum = ch == 0 ? p : sum + p          // reduction over axis 0: sequential
                 }
                 op[i] = sum / divisor
             }
@@ -131,6 +141,14 @@ public enum PostProcess {
         let range = hi - lo
         for i in 0..<n { op[i] = (xp[i] - lo) / range }
         return out
+    }
+
+    /// The common value when every element is equal (NaN never is), else nil.
+    static func constantValue(_ x: Tensor) -> Float? {
+        let p = x.data
+        let first = p[0]
+        for i in 0..<x.count where p[i] != first { return nil }
+        return first
     }
 
     /// Accepts (C, H, W) or (1, C, H, W); returns the (C, H, W) view.
