@@ -324,6 +324,60 @@ int prpkit_explainer_prp(const prpkit_explainer* explainer, const prpkit_input* 
                          const prpkit_prp_options* options,
                          prpkit_output* relevance, prpkit_output* similarity);
 
+/* ---- Heatmap post-processing -------------------------------------------------------- */
+
+/* Which sign of the relevance a heatmap keeps (CaBRNet's `polarity`). */
+enum {
+    PRPKIT_POLARITY_NONE = 0,     /* unchanged (CaBRNet's None) */
+    PRPKIT_POLARITY_POSITIVE = 1, /* max(0, a) */
+    PRPKIT_POLARITY_NEGATIVE = 2, /* |min(0, a)| */
+    PRPKIT_POLARITY_ABSOLUTE = 3  /* |a| */
+};
+
+typedef struct prpkit_postprocess_options {
+    size_t struct_size;            /* sizeof(prpkit_postprocess_options) as the caller was compiled */
+    int polarity;                  /* PRPKIT_POLARITY_* */
+    float gaussian_sigma;          /* sigma of the Gaussian smoothing (CaBRNet's gaussian_ksize); 0 = none */
+    int64_t out_height, out_width; /* size of the bicubic resize (the raw image's); 0, 0 = no resize */
+    int normalize;                 /* nonzero: min-max normalisation to [0, 1] */
+    int grads_x_input;             /* nonzero: multiply the relevance by the image first */
+} prpkit_postprocess_options;
+
+/* CaBRNet's post_process defaults: absolute polarity, sigma 5, no resize, no
+ * normalisation, no grads x input. */
+static inline prpkit_postprocess_options prpkit_postprocess_default_options(void) {
+    prpkit_postprocess_options options;
+    options.struct_size = sizeof(prpkit_postprocess_options);
+    options.polarity = PRPKIT_POLARITY_ABSOLUTE;
+    options.gaussian_sigma = 5.0f;
+    options.out_height = 0;
+    options.out_width = 0;
+    options.normalize = 0;
+    options.grads_x_input = 0;
+    return options;
+}
+
+/* CaBRNet's post_process (cabrnet/core/visualization/postprocess.py) on one relevance
+ * map, in its order:
+ *   1. grads_x_input: relevance * image (elementwise);
+ *   2. polarity, then the mean over channels -> (H, W);
+ *   3. gaussian_sigma > 0: scipy.ndimage.gaussian_filter(a, sigma) (mode 'reflect',
+ *      truncate 4; reproduced bit for bit);
+ *   4. out_height, out_width > 0: cv2.resize(a, (out_width, out_height), INTER_CUBIC)
+ *      (OpenCV's algorithm: a = -0.75, replicated borders; within ~1e-6 of max|a| of
+ *      opencv-python, whose float path runs through Intel IPP). An exactly constant map
+ *      stays exactly constant;
+ *   5. normalize: (a - min) / (max - min), all zeros when max == min.
+ * `relevance` is (C, H, W) or (1, C, H, W) (e.g. one row of prpkit_explainer_prp's
+ * relevance); `image` has the same shape and is read only when grads_x_input is set
+ * (it may be NULL otherwise). `heatmap` receives (out_height, out_width), or (H, W)
+ * without resize; with capacity 0 only its shape is written and the call returns
+ * PRPKIT_ERROR_BUFFER_TOO_SMALL. `options` may be NULL (the defaults above). Bad
+ * shapes, an unknown polarity, a negative or non-finite sigma or a half-given output
+ * size return PRPKIT_ERROR_INVALID_ARGUMENT. Thread-safe; uses the kernel threads. */
+int prpkit_postprocess(const prpkit_input* relevance, const prpkit_input* image,
+                       const prpkit_postprocess_options* options, prpkit_output* heatmap);
+
 #ifdef __cplusplus
 }
 #endif
