@@ -373,8 +373,8 @@ static inline prpkit_postprocess_options prpkit_postprocess_default_options(void
  * (it may be NULL otherwise). `heatmap` receives (out_height, out_width), or (H, W)
  * without resize; with capacity 0 only its shape is written and the call returns
  * PRPKIT_ERROR_BUFFER_TOO_SMALL. `options` may be NULL (the defaults above). Bad
- * shapes, an unknown polarity, a negative or non-finite sigma or a half-given output
- * size return PRPKIT_ERROR_INVALID_ARGUMENT. Thread-safe; uses the kernel threads. */
+ * shapes, an unknown polarity, a sigma outside 0...10000 (or NaN) or a half-given
+ * output size return PRPKIT_ERROR_INVALID_ARGUMENT. Thread-safe; uses the kernel threads. */
 int prpkit_postprocess(const prpkit_input* relevance, const prpkit_input* image,
                        const prpkit_postprocess_options* options, prpkit_output* heatmap);
 

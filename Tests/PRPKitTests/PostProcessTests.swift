@@ -129,6 +129,7 @@ final class PostProcessTests: XCTestCase {
         fails(rel, image: Tensor(zeros: [3, 4, 5]), PostProcessOptions(gradsTimesInput: true), "does not match")
         fails(rel, PostProcessOptions(gaussianSigma: -1), "sigma")
         fails(rel, PostProcessOptions(gaussianSigma: .nan), "sigma")
+        fails(rel, PostProcessOptions(gaussianSigma: 1e30), "sigma")
         fails(rel, PostProcessOptions(outputSize: Pair2(0, 3)), "output size")
         // (1, C, H, W) accepted for both, as CaBRNet's img_tensor[0].
         let y = try PostProcess.postProcess(Tensor(zeros: [1, 3, 4, 4]), image: Tensor(zeros: [1, 3, 4, 4]),

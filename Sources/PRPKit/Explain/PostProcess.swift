@@ -36,6 +36,9 @@ public struct PostProcessOptions: Equatable, Sendable {
 
 /// CaBRNet's heatmap post-processing, natively.
 public enum PostProcess {
+    /// Largest accepted σ (kernel radius 40 000; far past the point where the result is flat).
+    public static let maxSigma: Float = 10_000
+
     /// CaBRNet's `post_process(array, img, img_tensor, ...)` on one relevance map
     /// (C, H, W) → heatmap (H', W'), in CaBRNet's order:
     /// 1. if `gradsTimesInput`: relevance × image (Float), image shaped like the relevance;
@@ -48,13 +51,13 @@ public enum PostProcess {
     /// A leading batch dimension of 1 ((1, C, H, W)) is accepted on either tensor, as
     /// CaBRNet takes `img_tensor[0]`.
     /// Throws `invalidArgument` for other ranks, empty extents, an image of another
-    /// shape, a missing image with `gradsTimesInput`, a negative or non-finite σ, or a
+    /// shape, a missing image with `gradsTimesInput`, a negative, non-finite or > `maxSigma` σ, or a
     /// non-positive output size.
     public static func postProcess(_ relevance: Tensor, image: Tensor? = nil,
                                    options: PostProcessOptions = PostProcessOptions()) throws -> Tensor {
         let relevance = try chw(relevance, "relevance")
-        guard options.gaussianSigma.isFinite, options.gaussianSigma >= 0 else {
-            throw PRPKitError.invalidArgument("gaussian sigma must be finite and >= 0, got \(options.gaussianSigma)")
+        guard options.gaussianSigma.isFinite, options.gaussianSigma >= 0, options.gaussianSigma <= maxSigma else {
+            throw PRPKitError.invalidArgument("gaussian sigma must be finite and in 0...\(Int(maxSigma)), got \(options.gaussianSigma)")
         }
         if let size = options.outputSize, size.h <= 0 || size.w <= 0 || size.h > 1 << 20 || size.w > 1 << 20 {
             throw PRPKitError.invalidArgument("output size must be positive (and at most 2^20), got (\(size.h), \(size.w))")
