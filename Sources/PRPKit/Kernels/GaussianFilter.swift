@@ -59,21 +59,24 @@ extension Kernels {
                 let wc = wb.baseAddress! + r
                 Parallel.forRanges(h, minChunk: max(1, 4096 / max(w, 1))) { range in
                     let line = UnsafeMutablePointer<Double>.allocate(capacity: w + 2 * r)
-                    defer { line.deallocate() }
+                    let acc = UnsafeMutablePointer<Double>.allocate(capacity: w)
+                    defer { line.deallocate(); acc.deallocate() }
                     let center = line + r
                     for row in range {
                         let src = mp + row * w
                         for i in 0..<(w + 2 * r) { line[i] = Double(src[cols[i]]) }
-                        let dst = op + row * w
-                        for l in 0..<w {
-                            var acc = center[l] * wc[0]
-                            var j = -r
-                            while j < 0 {
-                                acc += (center[l + j] + center[l - j]) * wc[j]
-                                j += 1
-                            }
-                            dst[l] = Float(acc)
+                        // Same per-output order as scipy (center, then pairs from the
+                        // outermost in); the loop over outputs is innermost so it vectorises.
+                        let w0 = wc[0]
+                        for l in 0..<w { acc[l] = center[l] * w0 }
+                        var j = -r
+                        while j < 0 {
+                            let wj = wc[j], left = center + j, right = center - j
+                            for l in 0..<w { acc[l] += (left[l] + right[l]) * wj }
+                            j += 1
                         }
+                        let dst = op + row * w
+                        for l in 0..<w { dst[l] = Float(acc[l]) }
                     }
                 }
             }
