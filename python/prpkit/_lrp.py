@@ -79,9 +79,11 @@ class _TorchSource:
     def get(self, example) -> tuple[Model, dict]:
         from . import _export
         from ._convert import _model_bytes
-        key = (self.fingerprint(), tuple(example.shape[1:]))
+        examples = tuple(example) if isinstance(example, (tuple, list)) else (example,)
+        key = (self.fingerprint(), tuple(tuple(e.shape[1:]) for e in examples))
         if key != self.key:
-            graph, params, rules = _export.graph_from_torch(self.module, example, rules=True)
+            traced_with = examples if len(examples) > 1 else examples[0]
+            graph, params, rules = _export.graph_from_torch(self.module, traced_with, rules=True)
             core = _core.load_from_memory(_model_bytes(graph, params))
             self.model = Model(core, json.dumps(graph, separators=(",", ":")))
             self.rules, self.key = rules, key
@@ -146,9 +148,8 @@ class LRP:
         return json.loads(ex.rules_json())
 
     def _example(self, x):
-        if x is None and self._model is not None:
-            shape = self._model.inputs[0][1]
-            return np.zeros(shape, np.float32)
+        if x is None and self._source is not None:
+            raise ValueError("rules() of a torch module needs an example input")
         return x
 
     def attribute(self, inputs: Any, target: Any = None, additional_forward_args: Any = None,
@@ -174,7 +175,7 @@ class LRP:
         items = list(inputs) if is_tuple else [inputs]
         bufs = [_as_input(x, i) for i, x in enumerate(items)]
         to_torch = any(_is_tensor(x) for x in items)
-        example = items[0] if _is_tensor(items[0]) else _torch_example(items[0])
+        example = tuple(x if _is_tensor(x) else _torch_example(x) for x in items)
         explainer = self._get_explainer(example if self._source else None)
         n = memoryview(bufs[0]).shape[0]
         out_dims = explainer.output_shapes(bufs)[0][1:]
@@ -198,7 +199,8 @@ class LRP:
         multiplied at the end. Returns (N·K, input dims...) per model input."""
         items = list(inputs) if isinstance(inputs, tuple) else [inputs]
         bufs = [_as_input(x, i) for i, x in enumerate(items)]
-        explainer = self._get_explainer(items[0] if self._source else None)
+        example = tuple(x if _is_tensor(x) else _torch_example(x) for x in items)
+        explainer = self._get_explainer(example if self._source else None)
         res = explainer.propagate(bufs, output_index, _as_input(start, 0, "start"))
         arrays = [np.frombuffer(buf, np.float32).reshape(shape) for buf, shape in res]
         if any(_is_tensor(x) for x in items):

@@ -47,6 +47,7 @@ def _explainer_for(model: Any, stability_factor: float, example) -> "_core.Expla
     cached = _CACHE.get(model)
     source = cached[2] if cached else _TorchSource(model)
     key = (source.fingerprint(), tuple(example.shape[1:]), ready, None if ready else float(stability_factor))
+    # `source.get` caches on its own key; the conversion below is redone only when this key changes.
     if cached and cached[0] == key:
         return cached[1]
     if ready:  # CaBRNet's own composite: its modules carry the rules

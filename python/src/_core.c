@@ -561,6 +561,8 @@ static PyMethodDef module_methods[] = {
      "set_num_threads(n): worker threads of the kernels, process-wide (0 = default)."},
     {"get_num_threads", mod_get_num_threads, METH_NOARGS, "The process-wide worker thread count."},
     {"status_string", mod_status_string, METH_O, "The static name of a status code."},
+    {"postprocess", mod_postprocess, METH_VARARGS,
+     "postprocess(relevance, image, polarity, sigma, out_h, out_w, normalize, grads_x_input) -> (buf, shape)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -391,6 +391,76 @@ static PyMethodDef Explainer_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* postprocess(relevance, image|None, polarity, sigma, out_h, out_w, normalize, grads_x_input) -> (buf, shape) */
+static PyObject* mod_postprocess(PyObject* mod, PyObject* args) {
+    PyObject* rel_obj;
+    PyObject* img_obj;
+    int polarity, normalize, grads_x_input;
+    float sigma;
+    long long out_h, out_w;
+    if (!PyArg_ParseTuple(args, "OOifLLpp:postprocess", &rel_obj, &img_obj, &polarity, &sigma, &out_h, &out_w,
+                          &normalize, &grads_x_input))
+        return NULL;
+    InputSet rel, img;
+    memset(&img, 0, sizeof img);
+    PyObject* one = PyTuple_Pack(1, rel_obj);
+    if (one == NULL || inputs_collect(one, "relevance", &rel) < 0) {
+        Py_XDECREF(one);
+        return NULL;
+    }
+    Py_DECREF(one);
+    if (img_obj != Py_None) {
+        one = PyTuple_Pack(1, img_obj);
+        if (one == NULL || inputs_collect(one, "image", &img) < 0) {
+            Py_XDECREF(one);
+            inputs_release(&rel);
+            return NULL;
+        }
+        Py_DECREF(one);
+    }
+    prpkit_postprocess_options options = prpkit_postprocess_default_options();
+    options.polarity = polarity;
+    options.gaussian_sigma = sigma;
+    options.out_height = out_h;
+    options.out_width = out_w;
+    options.normalize = normalize;
+    options.grads_x_input = grads_x_input;
+    prpkit_output out;
+    memset(&out, 0, sizeof out);
+    PyObject* result = NULL;
+    PyObject* buffers = NULL;
+    const prpkit_input* image = img.count ? img.inputs : NULL;
+    int st;
+    Py_BEGIN_ALLOW_THREADS
+    st = prpkit_postprocess(rel.inputs, image, &options, &out);
+    Py_END_ALLOW_THREADS
+    if (st != PRPKIT_ERROR_BUFFER_TOO_SMALL) {
+        raise_status(st == PRPKIT_OK ? PRPKIT_ERROR_INTERNAL : st, "postprocess");
+        goto done;
+    }
+    buffers = outputs_allocate(&out, 1);
+    if (buffers == NULL) goto done;
+    Py_BEGIN_ALLOW_THREADS
+    st = prpkit_postprocess(rel.inputs, image, &options, &out);
+    Py_END_ALLOW_THREADS
+    if (st != PRPKIT_OK) {
+        raise_status(st, "postprocess");
+        goto done;
+    }
+    PyObject* list = outputs_result(buffers, &out, 1);
+    buffers = NULL;
+    if (list != NULL) {
+        result = PyList_GET_ITEM(list, 0);
+        Py_INCREF(result);
+        Py_DECREF(list);
+    }
+done:
+    Py_XDECREF(buffers);
+    inputs_release(&img);
+    inputs_release(&rel);
+    return result;
+}
+
 static PyTypeObject ExplainerType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "prpkit._core.Explainer",
     .tp_basicsize = sizeof(ExplainerObject),
