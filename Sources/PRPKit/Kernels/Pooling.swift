@@ -52,25 +52,30 @@ extension Kernels {
             for plane in planes {
                 let src = xp + plane * h * w, dst = op + plane * ho * wo
                 for oy in 0..<ho {
-                    var y0 = oy * a.stride.h - a.padding.h
-                    var y1 = min(y0 + a.kernel.h, h + a.padding.h)
-                    let paddedH = y1 - y0
-                    y0 = max(y0, 0); y1 = min(y1, h)
                     for ox in 0..<wo {
-                        var x0 = ox * a.stride.w - a.padding.w
-                        var x1 = min(x0 + a.kernel.w, w + a.padding.w)
-                        let poolSize = paddedH * (x1 - x0)
-                        x0 = max(x0, 0); x1 = min(x1, w)
-                        if y0 >= y1 || x0 >= x1 { dst[oy * wo + ox] = 0; continue }
+                        let win = avgPoolWindow(oy, ox, a, height: h, width: w)
+                        if win.rows.isEmpty || win.cols.isEmpty { dst[oy * wo + ox] = 0; continue }
                         var sum: Float = 0
-                        for iy in y0..<y1 { for ix in x0..<x1 { sum += src[iy * w + ix] } }
-                        let divisor = a.divisorOverride ?? (a.countIncludePad ? poolSize : (y1 - y0) * (x1 - x0))
-                        dst[oy * wo + ox] = sum / Float(divisor)
+                        for iy in win.rows { for ix in win.cols { sum += src[iy * w + ix] } }
+                        dst[oy * wo + ox] = sum / Float(win.divisor)
                     }
                 }
             }
         }
         return out
+    }
+
+    /// PyTorch's avg_pool2d window of output (oy, ox): the input rows and columns it
+    /// covers (clipped to the input) and the divisor of its sum (divisor_override, else the
+    /// window size with or without the padding, per count_include_pad).
+    @inlinable
+    static func avgPoolWindow(_ oy: Int, _ ox: Int, _ a: AvgPool2dAttributes, height h: Int, width w: Int)
+        -> (rows: Range<Int>, cols: Range<Int>, divisor: Int) {
+        let y0 = oy * a.stride.h - a.padding.h, y1 = min(y0 + a.kernel.h, h + a.padding.h)
+        let x0 = ox * a.stride.w - a.padding.w, x1 = min(x0 + a.kernel.w, w + a.padding.w)
+        let rows = max(y0, 0)..<max(min(y1, h), max(y0, 0)), cols = max(x0, 0)..<max(min(x1, w), max(x0, 0))
+        let divisor = a.divisorOverride ?? (a.countIncludePad ? (y1 - y0) * (x1 - x0) : rows.count * cols.count)
+        return (rows, cols, divisor)
     }
 
     /// PyTorch's adaptive window of output index `i`: [⌊i·n/m⌋, ⌈(i+1)·n/m⌉).

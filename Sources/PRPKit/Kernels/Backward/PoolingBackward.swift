@@ -30,19 +30,11 @@ extension Kernels {
             for plane in planes {
                 let src = gp + plane * ho * wo, dst = op + plane * h * w
                 for oy in 0..<ho {
-                    var y0 = oy * a.stride.h - a.padding.h
-                    var y1 = min(y0 + a.kernel.h, h + a.padding.h)
-                    let paddedH = y1 - y0
-                    y0 = max(y0, 0); y1 = min(y1, h)
                     for ox in 0..<wo {
-                        var x0 = ox * a.stride.w - a.padding.w
-                        var x1 = min(x0 + a.kernel.w, w + a.padding.w)
-                        let poolSize = paddedH * (x1 - x0)
-                        x0 = max(x0, 0); x1 = min(x1, w)
-                        if y0 >= y1 || x0 >= x1 { continue }
-                        let divisor = a.divisorOverride ?? (a.countIncludePad ? poolSize : (y1 - y0) * (x1 - x0))
-                        let v = src[oy * wo + ox] / Float(divisor)
-                        for iy in y0..<y1 { for ix in x0..<x1 { dst[iy * w + ix] += v } }
+                        let win = avgPoolWindow(oy, ox, a, height: h, width: w)
+                        if win.rows.isEmpty || win.cols.isEmpty { continue }
+                        let v = src[oy * wo + ox] / Float(win.divisor)
+                        for iy in win.rows { for ix in win.cols { dst[iy * w + ix] += v } }
                     }
                 }
             }
