@@ -47,6 +47,10 @@ final class BackwardKernelTests: XCTestCase {
             ("pointwise", [2, 5, 4, 3], [7, 5, 1, 1], Conv2dAttributes()),
             ("stride-2 1x1", [1, 5, 5, 5], [3, 5, 1, 1], Conv2dAttributes(stride: Pair2(2, 2))),
             ("7x7 s2 p3", [1, 3, 11, 10], [4, 3, 7, 7], Conv2dAttributes(stride: Pair2(2, 2), padding: Pair2(3, 3))),
+            // Several signals on small maps take the one-GEMM path.
+            ("batched 3x3", [3, 4, 5, 5], [6, 4, 3, 3], Conv2dAttributes(padding: Pair2(1, 1))),
+            ("batched pointwise", [4, 5, 3, 3], [7, 5, 1, 1], Conv2dAttributes()),
+            ("batched s2", [3, 2, 6, 7], [3, 2, 3, 3], Conv2dAttributes(stride: Pair2(2, 2), dilation: Pair2(1, 2))),
         ]
         for (name, xs, ws, a) in cases {
             let w = try Tensor(shape: ws, values: values(Tensor.elementCount(ws), seed: 5))

@@ -16,7 +16,8 @@ extension Kernels {
         let gp = g.data, wp = weight.data, op = out.data
         let rowsK = cig * kh * kw
         let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
-        if pointwise {
+        let batched = b > 1 && groups == 1 && ho * wo * b <= 4096
+        if pointwise && !batched {
             // dX_g (Cig × HW) = W_gᵀ (Cig × Cog) · G_g (Cog × HW)
             for r in 0..<b {
                 for grp in 0..<groups {
@@ -24,6 +25,30 @@ extension Kernels {
                          a: wp + grp * cog * cig, rowStrideA: 1, colStrideA: cig,
                          b: gp + (r * co + grp * cog) * ho * wo, rowStrideB: ho * wo, colStrideB: 1,
                          c: op + (r * ci + grp * cig) * h * w, rowStrideC: h * w, colStrideC: 1)
+                }
+            }
+            return out
+        }
+        if batched {
+            // Small maps (late layers, many signals of one image): one GEMM over every
+            // signal, G gathered as (Cout × B·Ho·Wo), instead of B narrow GEMMs.
+            let p = ho * wo, width = b * p
+            let gathered = UnsafeMutablePointer<Float>.allocate(capacity: co * width)
+            let products = UnsafeMutablePointer<Float>.allocate(capacity: (pointwise ? ci : rowsK) * width)
+            defer { gathered.deallocate(); products.deallocate() }
+            for r in 0..<b {
+                for c in 0..<co { (gathered + c * width + r * p).update(from: gp + (r * co + c) * p, count: p) }
+            }
+            let m = pointwise ? ci : rowsK
+            gemm(m: m, n: width, k: co, a: wp, rowStrideA: 1, colStrideA: m,
+                 b: gathered, rowStrideB: width, colStrideB: 1, c: products, rowStrideC: width, colStrideC: 1)
+            for r in 0..<b {
+                let dst = op + r * ci * h * w
+                if pointwise {
+                    for c in 0..<ci { (dst + c * h * w).update(from: products + c * width + r * p, count: p) }
+                } else {
+                    col2im(products + r * p, n: width, firstRow: 0, rows: ho, wo: wo, channels: cig, kh: kh, kw: kw,
+                           a, h: h, w: w, into: dst)
                 }
             }
             return out
@@ -54,6 +79,7 @@ extension Kernels {
 
     /// Adds column entries (channel, ky, kx) × (output pixel) into the input planes.
     /// Channels run in parallel: each writes its own plane.
+    /// `n` is the row stride of `columns` (≥ rows·wo when several signals share a GEMM).
     static func col2im(_ columns: UnsafeMutablePointer<Float>, n: Int, firstRow y0: Int, rows: Int, wo: Int,
                        channels: Int, kh: Int, kw: Int, _ a: Conv2dAttributes, h: Int, w: Int,
                        into dst: UnsafeMutablePointer<Float>) {
