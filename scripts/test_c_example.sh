@@ -2,6 +2,9 @@
 # Builds libprpkit.so, compiles examples/c/forward.c against include/prpkit.h with
 # gcc -Wall -Werror, runs it on examples/c/tiny.prpk and compares every output value
 # with examples/c/tiny.expected (float64 NumPy reference; |got - want| <= 1e-5 + 1e-5·|want|).
+# Then compiles examples/c/prp.c the same way and runs it on examples/c/tiny_prp.prpk: PRP
+# relevance + post-processing checked against tiny_prp.expected (CaBRNet + Captum reference
+# written by make_tiny_prp_model.py; prp.c does its own comparisons, tolerance 1e-4 of max).
 # Usage: scripts/test_c_example.sh [scratch-path]   (default .build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +72,24 @@ else
     status=1
 fi
 result "prpkit.h worked example" "$status"
+
+# 4. The committed PRP fixture is what its generator writes (skipped without CaBRNet).
+if python3 -c "import cabrnet, captum, prpkit" 2>/dev/null; then
+    status=0
+    python3 examples/c/make_tiny_prp_model.py "$OUT" 2>/dev/null \
+        && cmp "$OUT/tiny_prp.prpk" examples/c/tiny_prp.prpk \
+        && cmp "$OUT/tiny_prp.expected" examples/c/tiny_prp.expected || status=1
+    result "tiny_prp.prpk and tiny_prp.expected match make_tiny_prp_model.py" "$status"
+fi
+
+# 5. prp.c: PRP of 2 prototypes at the max, post-processing, error paths (its own checks).
+gcc -std=c11 -Wall -Wextra -Werror -O2 -Iinclude examples/c/prp.c -o "$OUT/prp" \
+    -L"$LIBDIR" -lprpkit -Wl,-rpath,"$LIBDIR" -lm
+status=0
+"$OUT/prp" examples/c/tiny_prp.prpk examples/c/tiny_prp.expected > "$OUT/prp.log" || status=$?
+cat "$OUT/prp.log"
+grep -q '^prp.c: all checks passed' "$OUT/prp.log" || status=1
+result "prp.c checks (PRP vs CaBRNet + Captum, post_process, error paths)" "$status"
 
 echo "c-example: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
