@@ -154,3 +154,79 @@ final class RuleMatrixFormTests: XCTestCase {
         }
     }
 }
+
+/// The PRP composite's own rules on one conv layer, against their matrix forms.
+final class CompositeRuleMatrixFormTests: XCTestCase {
+    func dense(_ w: Tensor, _ a: Conv2dAttributes, inShape: [Int]) -> (matrix: [Float], rows: Int) {
+        let k = Tensor.elementCount(inShape)
+        var cols: [[Float]] = []
+        for i in 0..<k {
+            let e = Tensor(zeros: inShape); e.data[i] = 1
+            cols.append(Kernels.conv2d(e, weight: w, bias: nil, a).values)
+        }
+        let m = cols[0].count
+        var out = [Float](repeating: 0, count: m * k)
+        for i in 0..<k { for j in 0..<m { out[j * k + i] = cols[i][j] } }
+        return (out, m)
+    }
+
+    /// z^B with per-channel bounds (the corrected composite) and CaBRNet's α1β0 with x⁻.
+    func testZBetaPerChannelAndAlpha1Beta0() throws {
+        let inShape = [1, 2, 5, 4]
+        let k = Tensor.elementCount(inShape)
+        let a = Conv2dAttributes(padding: Pair2(1, 1))
+        let wv: [Float] = (0..<(3 * 2 * 9)).map { Float(($0 * 37) % 17) / 8 - 1 }
+        let w = try Tensor(shape: [3, 2, 3, 3], values: wv)
+        let xv: [Float] = (0..<k).map { Float(($0 * 13) % 11) / 5 - 1 }
+        let (A, m) = dense(w, a, inShape: inShape)
+        let Ap = A.map { max($0, 0) }, An = A.map { min($0, 0) }
+        let lower: [Float] = [-2, -1.5], upper: [Float] = [2.5, 1]
+        let per = 20
+        let l = (0..<k).map { lower[$0 / per] }, u = (0..<k).map { upper[$0 / per] }
+        for (rule, name) in [(Rule.zBeta(channelLowerBounds: lower, channelUpperBounds: upper), "zbeta"),
+                             (Rule.prpAlpha1Beta0(), "alpha1beta0")] {
+            let graph = try Graph(inputs: [ValueInfo(name: "x", shape: inShape)],
+                                  nodes: [Node(name: "c", op: .conv2d(a), inputs: ["x"], parameters: ["weight": "w"])],
+                                  outputs: ["c"], parameters: ["w": w])
+            let lrp = try LRP(graph: graph, rules: RuleSet(byNode: ["c": rule]))
+            for t in [0, 7, m - 1] {
+                let target = [t / 20, (t / 4) % 5, t % 4]
+                let r = try lrp.attribute([try Tensor(shape: inShape, values: xv)], targets: [target])
+                func row(_ M: [Float], _ v: [Float]) -> Float { (0..<k).reduce(0) { $0 + M[t * k + $1] * v[$1] } }
+                var expected = [Float](repeating: 0, count: k)
+                if name == "zbeta" {
+                    let z = row(A, xv) - row(Ap, l) - row(An, u)
+                    let n = r.scores[0] / (z + (z < 0 ? -1e-6 : 1e-6))
+                    for i in 0..<k { expected[i] = xv[i] * A[t * k + i] * n - l[i] * Ap[t * k + i] * n - u[i] * An[t * k + i] * n }
+                } else {
+                    let xp = xv.map { max($0, 0) }, xn = xv.map { min($0, 0) }
+                    let z = row(Ap, xp) + row(An, xn)
+                    let n = r.scores[0] / (z + (z > 0 ? 1e-6 : (z < 0 ? -1e-6 : 1e-12)))
+                    for i in 0..<k { expected[i] = xp[i] * Ap[t * k + i] * n + xn[i] * An[t * k + i] * n }
+                }
+                let scale = max(expected.map(abs).max()!, 1e-6)
+                for i in 0..<k {
+                    XCTAssertEqual(r.relevance[0].data[i], expected[i], accuracy: 1e-5 * scale, "\(name) target \(target) i \(i)")
+                }
+            }
+        }
+    }
+
+    /// StackedSum: CaBRNet's ε·[o = 0] and the corrected ε·sign0(o).
+    func testStackedSum() throws {
+        let graph = try Graph(inputs: [ValueInfo(name: "a", shape: [1, 4]), ValueInfo(name: "b", shape: [1, 4])],
+                              nodes: [Node(name: "s", op: .add, inputs: ["a", "b"])], outputs: ["s"], parameters: [:])
+        let a: [Float] = [1, -2, 0.5, 0], b: [Float] = [2, 1, -0.5, 0]
+        for onSign in [false, true] {
+            let lrp = try LRP(graph: graph, rules: RuleSet(byNode: ["s": .stackedSum(stabilityFactor: 0.1, epsilonOnSign: onSign)]))
+            let start = try Tensor(shape: [1, 4], values: [1, 1, 1, 1])
+            let r = try lrp.propagate([try Tensor(shape: [1, 4], values: a), try Tensor(shape: [1, 4], values: b)], start: start)
+            for i in 0..<4 {
+                let o = a[i] + b[i]
+                let d = onSign ? o + (o < 0 ? -0.1 : 0.1) : (o == 0 ? 0.1 : o)
+                XCTAssertEqual(r[0].data[i], a[i] / d, accuracy: 1e-6)
+                XCTAssertEqual(r[1].data[i], b[i] / d, accuracy: 1e-6)
+            }
+        }
+    }
+}

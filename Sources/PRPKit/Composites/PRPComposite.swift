@@ -8,7 +8,21 @@ public struct PRPCompositeOptions: Equatable, Sendable {
     /// Replace a prototype head by the similarity map (DecisionLRPWrapper), as
     /// get_cabrnet_lrp_composite_model does; false for get_extractor_lrp_composite_model.
     public var similarityHead = true
+    /// prpkit's corrected composite (docs/corrected-composite.md): exact BatchNorm merge
+    /// (the BatchNorm disappears), per-channel z^B bounds from `inputMean`/`inputStd`,
+    /// ε·sign0 on residual sums, and the model's own similarity in the head.
+    public var corrected = false
+    /// The input normalisation (per channel) the corrected z^B bounds derive from.
+    public var inputMean: [Float] = [0.485, 0.456, 0.406]
+    public var inputStd: [Float] = [0.229, 0.224, 0.225]
     public init() {}
+
+    /// The corrected composite's defaults (ImageNet normalisation).
+    public static var corrected: PRPCompositeOptions {
+        var o = PRPCompositeOptions()
+        o.corrected = true
+        return o
+    }
 }
 
 /// A graph prepared for PRP, with the rule of every node that needs one.
@@ -57,11 +71,29 @@ public enum Composites {
             }
         }
 
+        var outputs = graph.outputs
+        if options.corrected {
+            // Exact merge: the folded conv already computes the BatchNorm's output.
+            let merged = Dictionary(uniqueKeysWithValues: try BatchNormMerge.pairs(in: graph.nodes, scope: scope).map { ($0.bn, $0.conv) })
+            nodes.removeAll { merged[$0.name] != nil }
+            for i in nodes.indices { nodes[i].inputs = nodes[i].inputs.map { merged[$0] ?? $0 } }
+            outputs = outputs.map { merged[$0] ?? $0 }
+        }
+
         var firstConv = true
         for node in nodes where scope.contains(node.name) {
             switch node.op.kind {
             case "conv2d":
-                if firstConv && options.useZBeta {
+                if firstConv && options.useZBeta && options.corrected {
+                    let channels = graph.parameter(node, "weight")!.shape[1]
+                    guard options.inputMean.count == channels, options.inputStd.count == channels else {
+                        throw PRPKitError.invalidArgument(
+                            "corrected composite: input_mean/input_std have \(options.inputMean.count) channels, the first conv '\(node.name)' takes \(channels)")
+                    }
+                    byNode[node.name] = .zBeta(channelLowerBounds: zip(options.inputMean, options.inputStd).map { (0 - $0) / $1 },
+                                               channelUpperBounds: zip(options.inputMean, options.inputStd).map { (1 - $0) / $1 },
+                                               stabilityFactor: options.stabilityFactor, setBiasToZero: options.setBiasToZero)
+                } else if firstConv && options.useZBeta {
                     byNode[node.name] = .zBeta(lowerBound: options.zBetaLowerBound, upperBound: options.zBetaUpperBound,
                                                stabilityFactor: options.stabilityFactor, setBiasToZero: options.setBiasToZero)
                 } else {
@@ -69,20 +101,31 @@ public enum Composites {
                                                         setBiasToZero: options.setBiasToZero)
                 }
                 firstConv = false
-            case "add": byNode[node.name] = .stackedSum(stabilityFactor: options.stabilityFactor)
+            case "add": byNode[node.name] = .stackedSum(stabilityFactor: options.stabilityFactor,
+                                                        epsilonOnSign: options.corrected)
             case "max_pool2d": byNode[node.name] = .gradient()
             case "batch_norm2d", "sigmoid": byNode[node.name] = .identity()
             default: break
             }
         }
 
-        var outputs = graph.outputs
         if let d = distance {
             var head = d
-            head.op = .l2Distance(mode: .cdist)
+            var similarityOp = Op.logSimilarity(epsilon: 1e-4)
+            if options.corrected {
+                // The model's own distance and similarity (e.g. ProtoTree's exp similarity).
+                let own = graph.nodes.first { n in
+                    if case .logSimilarity = n.op { return true }
+                    if case .expSimilarity = n.op { return true }
+                    return false
+                }
+                if let own { similarityOp = own.op }
+            } else {
+                head.op = .l2Distance(mode: .cdist)
+            }
             let similarity = uniqueName("\(BatchNormMerge.parent(d.name)).lrp_similarity", taken: Set(graph.nodes.map(\.name)))
             nodes.append(head)
-            nodes.append(Node(name: similarity, op: .logSimilarity(epsilon: 1e-4), inputs: [head.name]))
+            nodes.append(Node(name: similarity, op: similarityOp, inputs: [head.name]))
             byNode[head.name] = .prototypeSimilarity(stabilityFactor: 1e-12)
             byNode[similarity] = .passThrough()
             outputs = [similarity]

@@ -74,6 +74,7 @@ public final class RelevancePropagator: @unchecked Sendable {
     enum RuleCache {
         case denominator(Tensor)
         case alpha1Beta0(Alpha1Beta0Cache)
+        case zBeta(ZBetaCache)
         case similarity(Tensor)
     }
 
@@ -94,7 +95,7 @@ public final class RelevancePropagator: @unchecked Sendable {
             guard let rule = rules[node.name] ?? nil else { continue }
             let x = node.inputs.map { acts[$0]! }
             switch rule.kind {
-            case .zBeta: caches[node.name] = .denominator(zBetaPrepare(node, rule: rule, input: x[0]))
+            case .zBeta: caches[node.name] = .zBeta(try zBetaPrepare(node, rule: rule, input: x[0]))
             case .prpAlpha1Beta0: caches[node.name] = .alpha1Beta0(prpAlpha1Beta0Prepare(node, rule: rule, input: x[0]))
             case .stackedSum: caches[node.name] = .denominator(stackedSumPrepare(rule: rule, output: acts[node.name]!))
             case .prototypeSimilarity: caches[node.name] = .similarity(prototypeSimilarityPrepare(node, rule: rule, input: x[0]))
@@ -155,8 +156,8 @@ public final class RelevancePropagator: @unchecked Sendable {
             case (.identity?, _) where node.inputs.allSatisfy({ hookOwner[$0]?.name == node.name }):
                 // Every input hook will replace the signal by the remembered one: skip the VJP.
                 contributions = node.inputs.map { _ in g }
-            case (.zBeta?, .denominator(let den)?):
-                contributions = [zBetaBackward(node, rule: rule!, g: g, input: inputs[0], denominator: den)]
+            case (.zBeta?, .zBeta(let cache)?):
+                contributions = [zBetaBackward(node, rule: rule!, g: g, input: inputs[0], cache: cache)]
             case (.prpAlpha1Beta0?, .alpha1Beta0(let cache)?):
                 contributions = [prpAlpha1Beta0Backward(node, g: g, input: inputs[0], cache: cache)]
             case (.stackedSum?, .denominator(let den)?):

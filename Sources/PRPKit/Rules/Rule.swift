@@ -33,6 +33,11 @@ public struct Rule: Equatable, Hashable, Sendable, CustomStringConvertible {
     /// z^B's admissible input range [lowerBound, upperBound] (in normalized units).
     public var lowerBound: Float
     public var upperBound: Float
+    /// Per-input-channel z^B bounds (the corrected composite); empty = the scalars above.
+    public var channelLowerBounds: [Float] = []
+    public var channelUpperBounds: [Float] = []
+    /// StackedSum: stabilise with ε·sign0(o) instead of CaBRNet's ε·[o = 0].
+    public var epsilonOnSign = false
 
     init(kind: Kind, epsilon: Float = 1e-9, gamma: Float = 0, setBiasToZero: Bool = false,
          lowerBound: Float = 0, upperBound: Float = 0) {
@@ -75,9 +80,11 @@ public struct Rule: Equatable, Hashable, Sendable, CustomStringConvertible {
         case .gradient: return "GradientRule()"
         case .passThrough: return "PassThrough()"
         case .zBeta:
-            return "ZBeta(lower_bound=\(lowerBound), upper_bound=\(upperBound), stability_factor=\(epsilon), set_bias_to_zero=\(setBiasToZero))"
+            let lower = channelLowerBounds.isEmpty ? "\(lowerBound)" : "\(channelLowerBounds)"
+            let upper = channelUpperBounds.isEmpty ? "\(upperBound)" : "\(channelUpperBounds)"
+            return "ZBeta(lower_bound=\(lower), upper_bound=\(upper), stability_factor=\(epsilon), set_bias_to_zero=\(setBiasToZero))"
         case .prpAlpha1Beta0: return "Alpha1Beta0(stability_factor=\(epsilon), set_bias_to_zero=\(setBiasToZero))"
-        case .stackedSum: return "StackedSum(stability_factor=\(epsilon))"
+        case .stackedSum: return "StackedSum(stability_factor=\(epsilon)\(epsilonOnSign ? ", epsilon_on_sign=true" : ""))"
         case .prototypeSimilarity: return "SimilarityLRPWrapper(lrp_stability_factor=\(epsilon))"
         }
     }

@@ -21,12 +21,19 @@ public struct ExplainerConfig: Equatable, Sendable {
         case nil, .null?: guard top["composite_options"] == nil else {
                 throw PRPKitError.invalidArgument("explainer config: composite_options given without a composite")
             }
-        case .string("cabrnet_prp")?:
-            var o = PRPCompositeOptions()
+        case .string(let name)? where name == "cabrnet_prp" || name == "prpkit_prp":
+            var o = name == "prpkit_prp" ? PRPCompositeOptions.corrected : PRPCompositeOptions()
             if let v = top["composite_options"] {
                 let r = try ConfigReader(v, "composite_options")
-                try r.allow(["set_bias_to_zero", "stability_factor", "use_zbeta", "zbeta_lower_bound", "zbeta_upper_bound",
-                             "similarity_head"])
+                try r.allow(Set(["set_bias_to_zero", "stability_factor", "use_zbeta", "zbeta_lower_bound", "zbeta_upper_bound",
+                                 "similarity_head"] + (name == "prpkit_prp" ? ["input_mean", "input_std"] : [])))
+                if name == "prpkit_prp" {
+                    o.inputMean = try r.floats("input_mean") ?? o.inputMean
+                    o.inputStd = try r.floats("input_std") ?? o.inputStd
+                    guard o.inputMean.count == o.inputStd.count, o.inputStd.allSatisfy({ $0 > 0 }) else {
+                        throw PRPKitError.invalidArgument("composite_options: input_mean and input_std need one value per channel, std > 0")
+                    }
+                }
                 o.similarityHead = try r.bool("similarity_head") ?? o.similarityHead
                 o.setBiasToZero = try r.bool("set_bias_to_zero") ?? o.setBiasToZero
                 o.stabilityFactor = try r.float("stability_factor") ?? o.stabilityFactor
@@ -36,7 +43,7 @@ public struct ExplainerConfig: Equatable, Sendable {
             }
             composite = o
         default:
-            throw PRPKitError.invalidArgument("explainer config: composite must be null or \"cabrnet_prp\"")
+            throw PRPKitError.invalidArgument("explainer config: composite must be null, \"cabrnet_prp\" or \"prpkit_prp\"")
         }
         if let rulesValue = top["rules"] {
             let r = try ConfigReader(rulesValue, "rules")
@@ -76,17 +83,25 @@ extension Rule {
         case .passThrough: try r.allow(["rule"]); self = .passThrough()
         case .zBeta:
             try r.allow(["rule", "lower_bound", "upper_bound", "stability_factor", "set_bias_to_zero"])
-            self = .zBeta(lowerBound: try r.float("lower_bound") ?? ZBetaDefaults.lowerBound,
-                          upperBound: try r.float("upper_bound") ?? ZBetaDefaults.upperBound,
-                          stabilityFactor: try r.float("stability_factor") ?? 1e-6,
-                          setBiasToZero: try r.bool("set_bias_to_zero") ?? true)
+            let eps = try r.float("stability_factor") ?? 1e-6, noBias = try r.bool("set_bias_to_zero") ?? true
+            if let lower = try r.floats("lower_bound"), let upper = try r.floats("upper_bound") {
+                guard lower.count == upper.count, !lower.isEmpty else {
+                    throw PRPKitError.invalidArgument("\(context): lower_bound and upper_bound need one value per channel each")
+                }
+                self = .zBeta(channelLowerBounds: lower, channelUpperBounds: upper, stabilityFactor: eps, setBiasToZero: noBias)
+            } else {
+                self = .zBeta(lowerBound: try r.float("lower_bound") ?? ZBetaDefaults.lowerBound,
+                              upperBound: try r.float("upper_bound") ?? ZBetaDefaults.upperBound,
+                              stabilityFactor: eps, setBiasToZero: noBias)
+            }
         case .prpAlpha1Beta0:
             try r.allow(["rule", "stability_factor", "set_bias_to_zero"])
             self = .prpAlpha1Beta0(stabilityFactor: try r.float("stability_factor") ?? 1e-6,
                                    setBiasToZero: try r.bool("set_bias_to_zero") ?? true)
         case .stackedSum:
-            try r.allow(["rule", "stability_factor"])
-            self = .stackedSum(stabilityFactor: try r.float("stability_factor") ?? 1e-6)
+            try r.allow(["rule", "stability_factor", "epsilon_on_sign"])
+            self = .stackedSum(stabilityFactor: try r.float("stability_factor") ?? 1e-6,
+                               epsilonOnSign: try r.bool("epsilon_on_sign") ?? false)
         case .prototypeSimilarity:
             try r.allow(["rule", "stability_factor"])
             self = .prototypeSimilarity(stabilityFactor: try r.float("stability_factor") ?? 1e-12)
@@ -103,10 +118,15 @@ extension Rule {
         case .alpha1Beta0: members.append(("set_bias_to_zero", .bool(setBiasToZero)))
         case .identity, .gradient, .passThrough: break
         case .zBeta:
-            members += [("lower_bound", num(lowerBound)), ("upper_bound", num(upperBound)),
+            let lower = channelLowerBounds.isEmpty ? num(lowerBound) : .array(channelLowerBounds.map(num))
+            let upper = channelUpperBounds.isEmpty ? num(upperBound) : .array(channelUpperBounds.map(num))
+            members += [("lower_bound", lower), ("upper_bound", upper),
                         ("stability_factor", num(epsilon)), ("set_bias_to_zero", .bool(setBiasToZero))]
         case .prpAlpha1Beta0: members += [("stability_factor", num(epsilon)), ("set_bias_to_zero", .bool(setBiasToZero))]
-        case .stackedSum, .prototypeSimilarity: members.append(("stability_factor", num(epsilon)))
+        case .stackedSum:
+            members.append(("stability_factor", num(epsilon)))
+            if epsilonOnSign { members.append(("epsilon_on_sign", .bool(true))) }
+        case .prototypeSimilarity: members.append(("stability_factor", num(epsilon)))
         }
         return .object(members)
     }
@@ -127,6 +147,17 @@ struct ConfigReader {
     func allow(_ keys: Set<String>) throws {
         if let extra = members.first(where: { !keys.contains($0.0) }) {
             throw PRPKitError.invalidArgument("\(context): unknown key '\(extra.0)'")
+        }
+    }
+
+    /// An array of finite numbers, or nil when the key is absent or holds a single number.
+    func floats(_ key: String) throws -> [Float]? {
+        guard case .array(let items)? = self[key] else { return nil }
+        return try items.map {
+            guard case .number(let d) = $0, d.isFinite, Float(d).isFinite else {
+                throw PRPKitError.invalidArgument("\(context).\(key) must hold finite numbers")
+            }
+            return Float(d)
         }
     }
 

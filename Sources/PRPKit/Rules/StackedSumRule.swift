@@ -2,15 +2,19 @@ extension Rule {
     /// CaBRNet's StackedSum on a residual `add` o = a + b: R_a = a ⊙ R / d, R_b = b ⊙ R / d.
     /// CaBRNet 1.2 writes `eps * (o.sign() + o == 0)`, which Python parses as
     /// eps·[(sign(o) + o) == 0], true only where o = 0: so d = o + ε·[o = 0]. prpkit
-    /// reproduces that quirk here; see the corrected composite for an ε·sign0(o) variant.
-    public static func stackedSum(stabilityFactor: Float = 1e-6) -> Rule {
-        Rule(kind: .stackedSum, epsilon: stabilityFactor)
+    /// reproduces that quirk by default; `epsilonOnSign` gives d = o + ε·sign0(o), the
+    /// corrected composite's choice.
+    public static func stackedSum(stabilityFactor: Float = 1e-6, epsilonOnSign: Bool = false) -> Rule {
+        var r = Rule(kind: .stackedSum, epsilon: stabilityFactor)
+        r.epsilonOnSign = epsilonOnSign
+        return r
     }
 }
 
 extension RelevancePropagator {
     func stackedSumPrepare(rule: Rule, output o: Tensor) -> Tensor {
         let eps = rule.epsilon
+        if rule.epsilonOnSign { return Kernels.map(o) { $0 + ($0 < 0 ? -eps : eps) } }
         return Kernels.map(o) { $0 == 0 ? eps : $0 }
     }
 

@@ -9,6 +9,33 @@ extension Rule {
         Rule(kind: .zBeta, epsilon: stabilityFactor, setBiasToZero: setBiasToZero,
              lowerBound: lowerBound, upperBound: upperBound)
     }
+
+    /// z^B with one bound per input channel — the exact pixel range [(0 − μ_c)/σ_c,
+    /// (1 − μ_c)/σ_c] of an input normalised with mean μ and std σ (the corrected composite).
+    public static func zBeta(channelLowerBounds: [Float], channelUpperBounds: [Float],
+                             stabilityFactor: Float = 1e-6, setBiasToZero: Bool = true) -> Rule {
+        var r = Rule(kind: .zBeta, epsilon: stabilityFactor, setBiasToZero: setBiasToZero,
+                     lowerBound: channelLowerBounds.min() ?? 0, upperBound: channelUpperBounds.max() ?? 0)
+        r.channelLowerBounds = channelLowerBounds
+        r.channelUpperBounds = channelUpperBounds
+        return r
+    }
+
+    /// The bound tensor of one input row: `shape` without batch, channels first.
+    func zBetaBound(lower: Bool, rowShape: [Int]) throws -> Tensor {
+        let t = Tensor(zeros: [1] + rowShape)
+        let perChannel = lower ? channelLowerBounds : channelUpperBounds
+        if perChannel.isEmpty {
+            t.buffer.update(repeating: lower ? lowerBound : upperBound)
+            return t
+        }
+        guard perChannel.count == rowShape[0] else {
+            throw PRPKitError.invalidArgument("z^B has \(perChannel.count) channel bounds for an input with \(rowShape[0]) channels")
+        }
+        let per = t.count / perChannel.count
+        for (c, v) in perChannel.enumerated() { (t.data + c * per).update(repeating: v, count: per) }
+        return t
+    }
 }
 
 /// CaBRNet's defaults: the extremes over ImageNet's channel normalization.
@@ -21,14 +48,13 @@ public enum ZBetaDefaults {
 
 extension RelevancePropagator {
     /// Forward-only part of z^B: the stabilised denominator (per forward example).
-    func zBetaPrepare(_ node: Node, rule: Rule, input x: Tensor) -> Tensor {
+    func zBetaPrepare(_ node: Node, rule: Rule, input x: Tensor) throws -> ZBetaCache {
         let w = graph.parameter(node, "weight")!
         let b = rule.setBiasToZero ? nil : graph.parameter(node, "bias")
         let (wPlus, wMinus) = signedWeights[node.name]!
         let bPlus = b.map { t in Kernels.map(t) { max($0, 0) } }, bMinus = b.map { t in Kernels.map(t) { min($0, 0) } }
-        let one = [1] + Array(x.shape.dropFirst())
-        let lower = Kernels.map(Tensor(zeros: one)) { _ in rule.lowerBound }
-        let upper = Kernels.map(Tensor(zeros: one)) { _ in rule.upperBound }
+        let lower = try rule.zBetaBound(lower: true, rowShape: Array(x.shape.dropFirst()))
+        let upper = try rule.zBetaBound(lower: false, rowShape: Array(x.shape.dropFirst()))
         let z = layerForward(node, x, weight: w, bias: b)
         let zl = layerForward(node, lower, weight: wPlus, bias: bPlus)
         let zu = layerForward(node, upper, weight: wMinus, bias: bMinus)
@@ -39,20 +65,27 @@ extension RelevancePropagator {
             let v = z.data[i] - zl.data[i % per] - zu.data[i % per]
             den.data[i] = v + (v < 0 ? -eps : eps)
         }
-        return den
+        return ZBetaCache(denominator: den, lower: lower, upper: upper)
     }
 
-    func zBetaBackward(_ node: Node, rule: Rule, g: Tensor, input x: Tensor, denominator: Tensor) -> Tensor {
+    struct ZBetaCache {
+        var denominator: Tensor
+        /// The bound tensors of one input row (1, input dims…).
+        var lower: Tensor
+        var upper: Tensor
+    }
+
+    func zBetaBackward(_ node: Node, rule: Rule, g: Tensor, input x: Tensor, cache: ZBetaCache) -> Tensor {
         let w = graph.parameter(node, "weight")!
-        let n = Kernels.rowBroadcast(g, denominator, divide: true)
+        let n = Kernels.rowBroadcast(g, cache.denominator, divide: true)
         let tx = layerInputGradient(node, n, weight: w, input: x)
         let tl = layerInputGradient(node, n, weight: signedWeights[node.name]!.plus, input: x)
         let tu = layerInputGradient(node, n, weight: signedWeights[node.name]!.minus, input: x)
         let out = Kernels.rowBroadcast(tx, x)
-        let (l, u) = (rule.lowerBound, rule.upperBound)
-        let op = out.data, lp = tl.data, up = tu.data
+        let per = cache.lower.count
+        let op = out.data, lp = tl.data, up = tu.data, lb = cache.lower.data, ub = cache.upper.data
         Parallel.forRanges(out.count, minChunk: 1 << 15) { r in
-            for i in r { op[i] -= l * lp[i] + u * up[i] }
+            for i in r { op[i] -= lb[i % per] * lp[i] + ub[i % per] * up[i] }
         }
         return out
     }
