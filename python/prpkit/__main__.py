@@ -1,0 +1,7 @@
+"""``python -m prpkit``: the prpkit command line (see prpkit.cli)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
