@@ -68,6 +68,19 @@ class CompositeModel(Model):
         return self
 
 
+def corrected_composite(model: Any, *, input_mean, input_std, set_bias_to_zero: bool, stability_factor: float,
+                        use_zbeta: bool, similarity_head: bool, example_input: Any = None) -> CompositeModel:
+    source = as_prpkit_model(model, example_input)
+    config = {"composite": "prpkit_prp",
+              "composite_options": {"set_bias_to_zero": bool(set_bias_to_zero),
+                                    "stability_factor": float(stability_factor),
+                                    "use_zbeta": bool(use_zbeta),
+                                    "similarity_head": bool(similarity_head),
+                                    "input_mean": [float(v) for v in input_mean],
+                                    "input_std": [float(v) for v in input_std]}}
+    return CompositeModel(source, config)
+
+
 def composite(model: Any, *, set_bias_to_zero: bool, stability_factor: float, use_zbeta: bool,
               zbeta_lower_bound: float, zbeta_upper_bound: float, similarity_head: bool,
               example_input: Any = None) -> CompositeModel:

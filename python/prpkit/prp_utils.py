@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._composite import _DEFAULT_LOWER, _DEFAULT_UPPER, CompositeModel, composite
+from ._composite import _DEFAULT_LOWER, _DEFAULT_UPPER, CompositeModel, composite, corrected_composite
 from .rules import GradientRule, PropagationRule
 
 __all__ = [
     "L2SimilaritiesLRPWrapper", "DecisionLRPWrapper", "GradientRule", "ZBetaLayer", "ZBetaLinear",
     "ZBetaConv2d", "Alpha1Beta0Layer", "Alpha1Beta0Linear", "Alpha1Beta0Conv2d", "StackedSum",
     "get_extractor_lrp_composite_model", "get_cabrnet_lrp_composite_model", "CompositeModel",
+    "get_corrected_lrp_composite_model",
 ]
 
 
@@ -66,6 +67,27 @@ def get_cabrnet_lrp_composite_model(model: Any, set_bias_to_zero: bool = True, s
     return composite(model, set_bias_to_zero=set_bias_to_zero, stability_factor=stability_factor,
                      use_zbeta=use_zbeta, zbeta_lower_bound=zbeta_lower_bound,
                      zbeta_upper_bound=zbeta_upper_bound, similarity_head=True, example_input=example_input)
+
+
+def get_corrected_lrp_composite_model(model: Any, input_mean=(0.485, 0.456, 0.406), input_std=(0.229, 0.224, 0.225),
+                                      set_bias_to_zero: bool = True, stability_factor: float = 1e-6,
+                                      use_zbeta: bool = True, similarity_head: bool = True,
+                                      example_input: Any = None) -> CompositeModel:
+    """prpkit's corrected PRP composite (docs/corrected-composite.md). Where CaBRNet's
+    composite (`get_cabrnet_lrp_composite_model`, kept bit-compatible) is wrong or weak:
+
+    - BatchNorm is merged exactly into the preceding conv and removed (CaBRNet resets it,
+      so its composite still divides by √(1 + ε) at every BatchNorm);
+    - z^B's bounds are per channel, [(0 − mean_c)/std_c, (1 − mean_c)/std_c] of the
+      input normalisation (CaBRNet uses one scalar pair, the extremes over channels);
+    - residual sums are stabilised with ε·sign0(o) (CaBRNet's operator precedence gives
+      ε only where o = 0);
+    - the head keeps the model's own distance and similarity (e.g. ProtoTree's exp
+      similarity; CaBRNet always uses cdist + ProtoPNet's log similarity).
+    """
+    return corrected_composite(model, input_mean=input_mean, input_std=input_std,
+                               set_bias_to_zero=set_bias_to_zero, stability_factor=stability_factor,
+                               use_zbeta=use_zbeta, similarity_head=similarity_head, example_input=example_input)
 
 
 class _RuleData(PropagationRule):

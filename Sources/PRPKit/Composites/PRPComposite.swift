@@ -85,7 +85,10 @@ public enum Composites {
             switch node.op.kind {
             case "conv2d":
                 if firstConv && options.useZBeta && options.corrected {
-                    let channels = graph.parameter(node, "weight")!.shape[1]
+                    // The conv may carry merged (renamed) parameters: read them from `params`.
+                    guard let channels = node.parameters["weight"].flatMap({ params[$0] })?.shape[1] else {
+                        throw PRPKitError.invalidModel("conv '\(node.name)' has no weight")
+                    }
                     guard options.inputMean.count == channels, options.inputStd.count == channels else {
                         throw PRPKitError.invalidArgument(
                             "corrected composite: input_mean/input_std have \(options.inputMean.count) channels, the first conv '\(node.name)' takes \(channels)")
