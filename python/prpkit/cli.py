@@ -666,6 +666,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CLIError as e:
         print(f"prpkit: error: {e}", file=sys.stderr)
         return e.status
+    except BrokenPipeError:  # e.g. `prpkit info | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("prpkit: interrupted", file=sys.stderr)
         return 130
