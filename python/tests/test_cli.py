@@ -267,3 +267,69 @@ def test_bundled_accuracy_at_least_stated(model):
     for s in META["samples"]:
         png = np.asarray(Image.open(os.path.join(cli.DATA_DIR, s["file"])).convert("L"))
         assert np.array_equal(png, images[s["heldout_index"]])
+
+
+# ----------------------------------------------------------------------------- convert
+
+def test_convert_module_path(tmp_path, capsys, monkeypatch):
+    torch = pytest.importorskip("torch")
+    (tmp_path / "tiny_net.py").write_text(
+        "import torch\n"
+        "def build():\n"
+        "    torch.manual_seed(0)\n"
+        "    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),\n"
+        "                               torch.nn.Linear(4 * 6 * 6, 5)).eval()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    out = tmp_path / "tiny.prpkit"
+    rc, _, err = run(["convert", "--module", "tiny_net:build", "--input-shape", "3,8,8", "--out", out, "--quiet"],
+                     capsys)
+    assert rc == 0, err
+    import tiny_net
+    ref = tiny_net.build()
+    x = torch.randn(2, 3, 8, 8)
+    got = prpkit.load(out)(x.numpy())
+    np.testing.assert_allclose(got, ref(x).detach().numpy(), rtol=1e-5, atol=1e-5)
+    assert not (tmp_path / "tiny.json").exists()  # no metadata asked for
+    rc, _, err = run(["convert", "--module", "tiny_net:missing", "--input-shape", "3,8,8",
+                      "--out", tmp_path / "m.prpkit"], capsys)
+    assert rc == 2 and "has no attribute" in err and not (tmp_path / "m.prpkit").exists()
+
+
+def test_convert_cabrnet_config_then_explain(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("cabrnet")
+    yaml = pytest.importorskip("yaml")
+    from loguru import logger
+    logger.remove()
+    from cabrnet.archs.generic.model import CaBRNet
+    config = {
+        "extractor": {"backbone": {"arch": "resnet18", "weights": "None", "layer": "layer2"},
+                      "add_on": {"conv1": {"type": "Conv2d", "params": {"out_channels": 16, "kernel_size": 1}},
+                                 "relu1": {"type": "ReLU"},
+                                 "conv2": {"type": "Conv2d", "params": {"out_channels": 16, "kernel_size": 1}},
+                                 "sigmoid1": {"type": "Sigmoid"}}},
+        "classifier": {"module": "cabrnet.archs.protopnet.decision", "name": "ProtoPNetClassifier",
+                       "params": {"num_classes": 3, "num_proto_per_class": 2}},
+        "similarity": {"name": "ProtoPNetSimilarity"},
+        "top_arch": {"module": "cabrnet.archs.protopnet.model", "name": "ProtoPNet"},
+    }
+    (tmp_path / "model.yml").write_text(yaml.safe_dump(config))
+    torch.manual_seed(3)
+    ref = CaBRNet.build_from_config(str(tmp_path / "model.yml")).eval()
+    torch.save(ref.state_dict(), tmp_path / "state.pth")
+    out = tmp_path / "proto.prpkit"
+    rc, _, err = run(["convert", "--cabrnet-config", tmp_path / "model.yml", "--checkpoint", tmp_path / "state.pth",
+                      "--input-shape", "3,64,64", "--out", out, "--mean", "0.5", "--std", "0.25", "--quiet"], capsys)
+    assert rc == 0, err
+    meta = json.loads((tmp_path / "proto.json").read_text())
+    assert meta["prototype_class"] == [0, 0, 1, 1, 2, 2] and meta["mean"] == [0.5] and meta["std"] == [0.25]
+    x = torch.randn(1, 3, 64, 64)
+    logits, _ = prpkit.load(out)(x.numpy())
+    np.testing.assert_allclose(logits, ref(x)[0].detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.save(tmp_path / "x.npy", x.numpy())
+    rc, _, err = run(["explain", tmp_path / "x.npy", "--model", out, "--predicted-class", "--out",
+                      tmp_path / "ex", "--quiet"], capsys)
+    assert rc == 0, err
+    recs = read_records(tmp_path / "ex")
+    assert len(recs) == 2 and all(r["prototype_class"] == r["predicted_class"] for r in recs)
+    assert np.load(tmp_path / "ex" / recs[0]["relevance"]).shape == (3, 64, 64)
