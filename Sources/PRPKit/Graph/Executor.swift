@@ -22,7 +22,14 @@ extension Graph {
         }
         for node in nodes {
             let args = node.inputs.map { values[$0]! }
-            values[node.name] = evaluate(node, args)
+            // Without kept activations, an elementwise node may overwrite its first input
+            // when this node is that input's last reader and prpkit owns its memory.
+            var reusable: Tensor? = nil
+            if !keepActivations, let first = node.inputs.first, remainingUses[first] == 1,
+               node.inputs.dropFirst().allSatisfy({ $0 != first }), args[0].storage.owned {
+                reusable = args[0]
+            }
+            values[node.name] = evaluate(node, args, reuse: reusable)
             if !keepActivations {
                 for input in node.inputs {
                     remainingUses[input]! -= 1
@@ -42,7 +49,8 @@ extension Graph {
     /// Applies one node's op. Shapes were checked by `inferShapes`. `overrides` replaces
     /// parameters by role (relevance rules recompute layers with modified weights);
     /// a role mapped to nil is dropped (a zeroed bias).
-    func evaluate(_ node: Node, _ x: [Tensor], overrides: [String: Tensor?] = [:]) -> Tensor {
+    /// `reuse`, when given, is `x[0]` and may be overwritten by elementwise ops.
+    func evaluate(_ node: Node, _ x: [Tensor], overrides: [String: Tensor?] = [:], reuse: Tensor? = nil) -> Tensor {
         func parameter(_ node: Node, _ role: String) -> Tensor? {
             if let o = overrides[role] { return o }
             return self.parameter(node, role)
@@ -58,12 +66,12 @@ extension Graph {
         case .batchNorm2d(let eps):
             return Kernels.batchNorm2d(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias")!,
                                        mean: parameter(node, "running_mean")!,
-                                       variance: parameter(node, "running_var")!, epsilon: eps)
-        case .relu: return Kernels.relu(x[0])
+                                       variance: parameter(node, "running_var")!, epsilon: eps, into: reuse)
+        case .relu: return Kernels.relu(x[0], into: reuse)
         case .sigmoid: return Kernels.sigmoid(x[0])
         case .tanh: return Kernels.tanh(x[0])
         case .dropout: return x[0]
-        case .add: return Kernels.add(x[0], x[1])
+        case .add: return Kernels.add(x[0], x[1], into: reuse)
         case .flatten, .reshape:
             // Shape inference already produced the target shape; the floats are shared.
             return try! x[0].reshaped(try! ShapeInference.outputShape(of: node, inputs: [x[0].shape], parameters: [:]))

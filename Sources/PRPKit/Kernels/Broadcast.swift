@@ -5,7 +5,7 @@ extension Kernels {
     public static func rowBroadcast(_ s: Tensor, _ a: Tensor, divide: Bool = false) -> Tensor {
         let rowSize = a.count / max(a.shape[0], 1)
         let k = s.shape[0] / max(a.shape[0], 1)
-        let out = Tensor(zeros: s.shape)
+        let out = Tensor(uninitialized: s.shape)
         let sp = s.data, ap = a.data, op = out.data
         Parallel.forRanges(s.shape[0]) { rows in
             for r in rows {

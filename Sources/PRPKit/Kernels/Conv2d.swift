@@ -12,7 +12,9 @@ extension Kernels {
         let (co, cig, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         let ho = ShapeInference.pooledExtent(h, kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
         let wo = ShapeInference.pooledExtent(w, kernel: kw, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
-        let out = Tensor(zeros: [n, co, ho, wo])
+        // The GEMM path writes every output element; the other paths start from zeros.
+        let gemmPath = !(cig == 1 && a.groups > 1) && cig * kh * kw > 0
+        let out = gemmPath ? Tensor(uninitialized: [n, co, ho, wo]) : Tensor(zeros: [n, co, ho, wo])
         if n == 0 || co == 0 || ho <= 0 || wo <= 0 { return out }
         if cig == 1 && a.groups > 1 {
             conv2dDirectSingleInputChannel(x, weight: weight, bias: bias, a, out: out)

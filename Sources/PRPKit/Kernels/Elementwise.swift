@@ -4,9 +4,10 @@ import Glibc
 
 extension Kernels {
     /// Applies `f` to every element into a new tensor of the same shape.
+    /// `into` may be `x` itself (in place) or another tensor of the same shape.
     @inlinable
-    public static func map(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
-        let out = Tensor(zeros: x.shape)
+    public static func map(_ x: Tensor, into: Tensor? = nil, _ f: (Float) -> Float) -> Tensor {
+        let out = into ?? Tensor(uninitialized: x.shape)
         let xp = x.data, op = out.data
         Parallel.forRanges(x.count, minChunk: 1 << 15) { r in
             for i in r { op[i] = f(xp[i]) }
@@ -15,16 +16,18 @@ extension Kernels {
     }
 
     /// max(0, x); NaN stays NaN, as torch.relu.
-    public static func relu(_ x: Tensor) -> Tensor { map(x) { $0.isNaN ? $0 : ($0 > 0 ? $0 : 0) } }
+    public static func relu(_ x: Tensor, into: Tensor? = nil) -> Tensor {
+        map(x, into: into) { $0.isNaN ? $0 : ($0 > 0 ? $0 : 0) }
+    }
 
     /// 1 / (1 + e^(−x)).
     public static func sigmoid(_ x: Tensor) -> Tensor { map(x) { 1 / (1 + expf(-$0)) } }
 
     public static func tanh(_ x: Tensor) -> Tensor { map(x) { tanhf($0) } }
 
-    /// a + b for tensors of equal shape.
-    public static func add(_ a: Tensor, _ b: Tensor) -> Tensor {
-        let out = Tensor(zeros: a.shape)
+    /// a + b for tensors of equal shape (`into` may be `a` or `b`).
+    public static func add(_ a: Tensor, _ b: Tensor, into: Tensor? = nil) -> Tensor {
+        let out = into ?? Tensor(uninitialized: a.shape)
         let ap = a.data, bp = b.data, op = out.data
         Parallel.forRanges(a.count, minChunk: 1 << 15) { r in
             for i in r { op[i] = ap[i] + bp[i] }
@@ -35,7 +38,7 @@ extension Kernels {
     /// Inference batch norm in PyTorch's CPU form: α = γ / sqrt(var + ε), β = b − μ·α,
     /// y = x·α + β per channel. x: (N, C, H, W).
     public static func batchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, mean: Tensor,
-                                   variance: Tensor, epsilon: Float) -> Tensor {
+                                   variance: Tensor, epsilon: Float, into: Tensor? = nil) -> Tensor {
         let (n, c, hw) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
         var alpha = [Float](repeating: 0, count: c), beta = alpha
         for ch in 0..<c {
@@ -43,7 +46,7 @@ extension Kernels {
             alpha[ch] = invstd * weight.data[ch]
             beta[ch] = bias.data[ch] - mean.data[ch] * alpha[ch]
         }
-        let out = Tensor(zeros: x.shape)
+        let out = into ?? Tensor(uninitialized: x.shape)
         let xp = x.data, op = out.data
         alpha.withUnsafeBufferPointer { al in
             beta.withUnsafeBufferPointer { be in

@@ -7,7 +7,7 @@ extension Kernels {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let ho = ShapeInference.pooledExtent(h, kernel: a.kernel.h, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: a.ceilMode)
         let wo = ShapeInference.pooledExtent(w, kernel: a.kernel.w, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: a.ceilMode)
-        let out = Tensor(zeros: [n, c, ho, wo])
+        let out = Tensor(uninitialized: [n, c, ho, wo])
         let xp = x.data, op = out.data
         Parallel.forRanges(n * c) { planes in
             for plane in planes {

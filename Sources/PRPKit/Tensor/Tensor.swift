@@ -14,6 +14,12 @@ public struct Tensor: @unchecked Sendable {
         storage = TensorStorage(count: Tensor.elementCount(shape))
     }
 
+    /// A tensor whose contents are unspecified: for kernels that write every element.
+    public init(uninitialized shape: [Int]) {
+        self.shape = shape
+        storage = TensorStorage(count: Tensor.elementCount(shape), zeroed: false)
+    }
+
     /// Tensor holding `values` (row-major); `values.count` must equal the shape's product.
     public init(shape: [Int], values: [Float]) throws {
         guard values.count == Tensor.elementCount(shape) else {

@@ -5,14 +5,15 @@
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
-    private let owned: Bool
+    /// False for borrowed caller memory (never written by prpkit).
+    public let owned: Bool
 
-    /// Allocates `count` floats, zero-filled.
-    public init(count: Int) {
+    /// Allocates `count` floats, zero-filled unless `zeroed` is false (for kernels that
+    /// write every element). Large buffers come from `TensorPool`.
+    public init(count: Int, zeroed: Bool = true) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        pointer = TensorPool.take(count)
+        if zeroed { pointer.initialize(repeating: 0, count: max(count, 1)) }
         owned = true
     }
 
@@ -24,6 +25,6 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
-        if owned { UnsafeMutableRawPointer(pointer).deallocate() }
+        if owned { TensorPool.give(pointer, count: count) }
     }
 }
