@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
-# The main job, on a fresh machine: build everything (Swift core, libprpkit.so, the
-# Python package) and explain the bundled small ProtoPNet (CaBRNet architecture, ResNet18
-# trunk up to layer1, 20 prototypes) on its bundled inputs: forward pass, then PRP
-# relevance of two prototypes at their most similar location.
+# The main job, on a fresh machine: build and install everything (Swift core,
+# libprpkit.so, the Python package with its `prpkit` command), then explain the bundled
+# ProtoPNet (CaBRNet architecture, trained on scikit-learn's digits; see
+# python/prpkit/data/digits_protopnet.json) on its bundled held-out samples: PRP heatmaps
+# of each image's 3 most activated prototypes, written to out/heatmaps/ (overlay PNGs,
+# raw relevance .npy, records.jsonl). Then the Swift command line on a model file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-swift build -c release --product prpkit-run
 python3 -m pip install -q ./python
+rm -rf out/heatmaps
+echo "== prpkit explain (bundled model and samples)"
+prpkit explain --out out/heatmaps --top-k 3
+head -n 2 out/heatmaps/records.jsonl
+echo "== prpkit-run (Swift CLI): forward and PRP of a ResNet18-trunk ProtoPNet model file"
+swift build -c release --product prpkit-run
 MODEL=Tests/PRPKitTests/Fixtures/models/protopnet_resnet18_layer1
-RUN=.build/release/prpkit-run
-echo "== model"
-"$RUN" info --model "$MODEL.prpkit" | head -4
-echo "== forward (2 images)"
-"$RUN" forward --model "$MODEL.prpkit" --input "$MODEL.io.safetensors"
-echo "== PRP relevance, prototypes 0 and 7, location max"
-mkdir -p out
-"$RUN" prp --model "$MODEL.prpkit" --input "$MODEL.io.safetensors" --prototypes 0,7 --location max \
-    --out out/prp_relevance.safetensors
+.build/release/prpkit-run forward --model "$MODEL.prpkit" --input "$MODEL.io.safetensors"
+.build/release/prpkit-run prp --model "$MODEL.prpkit" --input "$MODEL.io.safetensors" --prototypes 0,7 --location max
