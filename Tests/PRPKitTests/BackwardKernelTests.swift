@@ -47,6 +47,9 @@ final class BackwardKernelTests: XCTestCase {
             ("pointwise", [2, 5, 4, 3], [7, 5, 1, 1], Conv2dAttributes()),
             ("stride-2 1x1", [1, 5, 5, 5], [3, 5, 1, 1], Conv2dAttributes(stride: Pair2(2, 2))),
             ("7x7 s2 p3", [1, 3, 11, 10], [4, 3, 7, 7], Conv2dAttributes(stride: Pair2(2, 2), padding: Pair2(3, 3))),
+            // Stride 1, one group: the flipped-kernel forward convolution.
+            ("s1 dilated asymmetric", [2, 3, 8, 9], [4, 3, 3, 2], Conv2dAttributes(padding: Pair2(1, 2), dilation: Pair2(2, 2))),
+            ("s1 unpadded 5x5", [1, 2, 9, 7], [3, 2, 5, 5], Conv2dAttributes()),
             // Several signals on small maps take the one-GEMM path.
             ("batched 3x3", [3, 4, 5, 5], [6, 4, 3, 3], Conv2dAttributes(padding: Pair2(1, 1))),
             ("batched pointwise", [4, 5, 3, 3], [7, 5, 1, 1], Conv2dAttributes()),

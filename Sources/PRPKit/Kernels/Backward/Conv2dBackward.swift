@@ -3,18 +3,42 @@ extension Kernels {
     /// convolution): g (B, Cout, Ho, Wo), weight (Cout, Cin/groups, kH, kW) → (B, Cin, H, W).
     /// `inputSize` is the forward input's (H, W). The bias does not enter.
     ///
-    /// Per row and group: columns = W_gᵀ·G_g on the packed GEMM, then col2im adds each
-    /// column entry into its input pixel. 1×1 stride-1 unpadded convolutions skip col2im.
-    /// Output rows are processed in bands so the column buffer stays cache-sized.
+    /// Stride-1 ungrouped convolutions run as a forward convolution with the flipped
+    /// kernel. Otherwise, per row and group: columns = W_gᵀ·G_g on the packed GEMM, then
+    /// col2im adds each column entry into its input pixel (1×1 stride-1 unpadded
+    /// convolutions skip col2im); output rows are processed in bands so the column buffer
+    /// stays cache-sized.
     public static func conv2dInputGradient(_ g: Tensor, weight: Tensor, _ a: Conv2dAttributes,
                                            inputSize: Pair2) -> Tensor {
         let (b, co, ho, wo) = (g.shape[0], g.shape[1], g.shape[2], g.shape[3])
         let (cig, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3])
         let (h, w) = (inputSize.h, inputSize.w)
         let groups = a.groups, ci = cig * groups, cog = co / groups
-        let out = Tensor(zeros: [b, ci, h, w])
-        let gp = g.data, wp = weight.data, op = out.data
+        let gp = g.data, wp = weight.data
         let rowsK = cig * kh * kw
+        // Stride 1, one group, kernel larger than 1×1: the transposed convolution is an
+        // ordinary convolution of g with the flipped, transposed kernel, padded by
+        // d·(k − 1) − p — the packed implicit-GEMM forward kernel, no column buffer.
+        if a.stride == Pair2(1, 1) && groups == 1 && (kh > 1 || kw > 1)
+            && a.padding.h <= a.dilation.h * (kh - 1) && a.padding.w <= a.dilation.w * (kw - 1) {
+            let flipped = Tensor(uninitialized: [ci, co, kh, kw])
+            let fp = flipped.data
+            for o in 0..<co {
+                for c in 0..<ci {
+                    for ky in 0..<kh {
+                        for kx in 0..<kw {
+                            fp[((c * co + o) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)] = wp[((o * cig + c) * kh + ky) * kw + kx]
+                        }
+                    }
+                }
+            }
+            let t = Conv2dAttributes(stride: Pair2(1, 1),
+                                     padding: Pair2(a.dilation.h * (kh - 1) - a.padding.h, a.dilation.w * (kw - 1) - a.padding.w),
+                                     dilation: a.dilation, groups: 1)
+            return conv2d(g, weight: flipped, bias: nil, t)
+        }
+        let out = Tensor(zeros: [b, ci, h, w])
+        let op = out.data
         let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
         let batched = b > 1 && groups == 1 && ho * wo * b <= 4096
         if pointwise && !batched {
