@@ -66,6 +66,11 @@ final class Conv2dKernelTests: XCTestCase {
         XCTAssertEqual(got.shape, ref.shape, "\(t)", file: file, line: line)
         assertClose(got.values, ref.values, ref.absSum, terms: ref.terms + 1,
                     "conv \(t) isa \(Kernels.gemmISALevel)", file: file, line: line)
+        // Pre-packed (cached) weights give the same floats as per-call packing.
+        let packed = PackedConvWeights(weight: wt, groups: t.groups)
+        XCTAssertTrue(packed.matches(wt, groups: t.groups), "\(t)", file: file, line: line)
+        let cached = Kernels.conv2d(x, weight: wt, bias: b, attrs, packedWeights: packed)
+        XCTAssertEqual(cached.values, got.values, "cached packing \(t)", file: file, line: line)
     }
 
     func testGrid() {
@@ -145,6 +150,56 @@ final class Conv2dKernelTests: XCTestCase {
                 for c in cases { check(c) }
             }
         }
+    }
+
+    /// Small maps (7×7, 14×14, 28×28; few columns, many output channels), batch > 1, groups.
+    func testSmallMaps() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        for t in [2, 1, 3] {
+            Parallel.threadCount = t
+            check(Case(n: 1, c: 64, h: 7, w: 7, co: 100, kh: 3, kw: 3, padding: Pair2(1, 1)))
+            check(Case(n: 2, c: 300, h: 7, w: 7, co: 50, kh: 1, kw: 1))
+            check(Case(n: 3, c: 20, h: 14, w: 14, co: 38, kh: 3, kw: 3, padding: Pair2(1, 1), groups: 2))
+            check(Case(n: 1, c: 16, h: 28, w: 28, co: 26, kh: 3, kw: 3, stride: Pair2(2, 2), padding: Pair2(1, 1)))
+            check(Case(n: 2, c: 40, h: 4, w: 5, co: 13, kh: 1, kw: 1, bias: false))
+            check(Case(n: 1, c: 8, h: 3, w: 3, co: 200, kh: 3, kw: 3, padding: Pair2(1, 1), groups: 4))
+        }
+    }
+
+    /// A graph packs each convolution's weights once (per ISA level) and reuses the packing
+    /// across passes and batch sizes; results match the uncached kernel.
+    func testGraphCachesPackedWeights() throws {
+        var rng = TestRandom(seed: 5)
+        let w1 = rng.tensor([12, 5, 3, 3]), b1 = rng.tensor([12])
+        let w2 = rng.tensor([8, 6, 1, 1])  // groups 2
+        let w3 = rng.tensor([12, 1, 3, 3])  // depthwise: direct kernel, never packed
+        let a1 = Conv2dAttributes(padding: Pair2(1, 1)), a2 = Conv2dAttributes(groups: 2)
+        let a3 = Conv2dAttributes(padding: Pair2(1, 1), groups: 12)
+        let g = try Graph(inputs: [ValueInfo(name: "x", shape: [1, 5, 7, 7])],
+                          nodes: [Node(name: "c1", op: .conv2d(a1), inputs: ["x"], parameters: ["weight": "w1", "bias": "b1"]),
+                                  Node(name: "c3", op: .conv2d(a3), inputs: ["c1"], parameters: ["weight": "w3"]),
+                                  Node(name: "c2", op: .conv2d(a2), inputs: ["c3"], parameters: ["weight": "w2"])],
+                          outputs: ["c2"], parameters: ["w1": w1, "b1": b1, "w2": w2, "w3": w3])
+        func expected(_ x: Tensor) -> [Float] {
+            let y1 = Kernels.conv2d(x, weight: w1, bias: b1, a1)
+            let y3 = Kernels.conv2d(y1, weight: w3, bias: nil, a3)
+            return Kernels.conv2d(y3, weight: w2, bias: nil, a2).values
+        }
+        for level in [nil] + Array(0...GEMMKernelSet.detectedLevel) {
+            GEMMKernelSet.forcedLevel = level
+            for n in [1, 3, 1] {
+                let x = rng.tensor([n, 5, 7, 7])
+                let y = try g.forward([x]).outputs[0]
+                XCTAssertEqual(y.values, expected(x), "level \(String(describing: level)) batch \(n)")
+            }
+            XCTAssertEqual(g.packedConvWeights.count, 2)
+        }
+        GEMMKernelSet.forcedLevel = nil
+        // Overridden weights (relevance rules) bypass the cache.
+        let w1b = rng.tensor([12, 5, 3, 3]), x = rng.tensor([2, 5, 7, 7])
+        let z = g.evaluate(g.nodes[0], [x], overrides: ["weight": w1b])
+        XCTAssertEqual(z.values, Kernels.conv2d(x, weight: w1b, bias: b1, a1).values)
     }
 
     /// Baseline ISA and best ISA agree entrywise within 2γ (each is within γ of the exact value).

@@ -57,7 +57,14 @@ extension Graph {
         }
         switch node.op {
         case .conv2d(let a):
-            return Kernels.conv2d(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias"), a)
+            let weight = parameter(node, "weight")!
+            // The graph's own weights (no override) are packed once per node and reused.
+            var packed: PackedConvWeights? = nil
+            if overrides["weight"] == nil, weight.shape[1] * weight.shape[2] * weight.shape[3] > 0,
+               !(weight.shape[1] == 1 && a.groups > 1) {
+                packed = packedConvWeights.packed(node.name, weight: weight, groups: a.groups)
+            }
+            return Kernels.conv2d(x[0], weight: weight, bias: parameter(node, "bias"), a, packedWeights: packed)
         case .linear:
             return Kernels.linear(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias"))
         case .maxPool2d(let a): return Kernels.maxPool2d(x[0], a)

@@ -13,6 +13,8 @@ public final class Graph: @unchecked Sendable {
     public let parameters: [String: Tensor]
     /// Shape of every value (inputs and node outputs) for the declared input shapes.
     public private(set) var shapes: [String: [Int]] = [:]
+    /// Packed convolution weights by node, made on a node's first forward use.
+    let packedConvWeights = PackedConvWeightCache()
 
     public init(inputs: [ValueInfo], nodes: [Node], outputs: [String], parameters: [String: Tensor]) throws {
         guard !inputs.isEmpty else { throw PRPKitError.invalidModel("graph has no inputs") }
@@ -111,5 +113,42 @@ public final class Graph: @unchecked Sendable {
             shapes[node.name] = try ShapeInference.outputShape(of: node, inputs: ins, parameters: params)
         }
         return shapes
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Per-graph cache of packed convolution weights, keyed by node name (a graph's nodes and
+/// parameters never change). Thread-safe: a node's packing is made once, under the lock.
+final class PackedConvWeightCache: @unchecked Sendable {
+    private var packs: [String: PackedConvWeights] = [:]
+    private let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+
+    deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
+
+    /// The packing of `weight` for node `name`, made now if absent or made for another
+    /// kernel set (tests switch ISA levels).
+    func packed(_ name: String, weight: Tensor, groups: Int) -> PackedConvWeights {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if let p = packs[name], p.matches(weight, groups: groups) { return p }
+        let p = PackedConvWeights(weight: weight, groups: groups)
+        packs[name] = p
+        return p
+    }
+
+    var count: Int {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return packs.count
     }
 }

@@ -7,7 +7,11 @@ extension Kernels {
     /// never formed: its kc × nc blocks are gathered straight into packed B panels
     /// (implicit GEMM). 1×1 stride-1 unpadded convs read x as B directly. Depthwise-style
     /// convs (one input channel per group) use a direct kernel instead.
-    public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes) -> Tensor {
+    ///
+    /// `packedWeights`, when given and made from this `weight` for the current kernel set
+    /// (`PackedConvWeights.matches`), replaces the per-call packing of the weights.
+    public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes,
+                              packedWeights: PackedConvWeights? = nil) -> Tensor {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (co, cig, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         let ho = ShapeInference.pooledExtent(h, kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
@@ -30,16 +34,18 @@ extension Kernels {
         let ks = GEMMKernelSet.current
         let mr = ks.mr, nr = ks.nr, kcB = GEMMBlocking.kc, ncB = GEMMBlocking.nc
 
-        // Pack every group's weight matrix once: block pc (columns pc..<pc+kc) at offset mPad·pc.
+        // Every group's weight matrix packed once (cached by the caller, or packed here).
         let mSlivers = (cog + mr - 1) / mr, mPad = mSlivers * mr
-        let packedW = ScratchPool.take(groups * mPad * kDim)
-        defer { packedW.free() }
-        let wp = UnsafePointer(weight.data)
-        Parallel.forEach(groups * ((kDim + kcB - 1) / kcB)) { job in
-            let blocks = (kDim + kcB - 1) / kcB
-            let g = job / blocks, pc = (job % blocks) * kcB
-            ks.packA(wp + g * cog * kDim + pc, kDim, 1, cog, min(kcB, kDim - pc),
-                     packedW.pointer + g * mPad * kDim + mPad * pc)
+        let packedPointer: UnsafePointer<Float>
+        var scratch: AlignedFloats? = nil
+        defer { scratch?.free() }
+        if let pw = packedWeights, pw.matches(weight, groups: groups, kernels: ks) {
+            packedPointer = UnsafePointer(pw.pointer)
+        } else {
+            let buf = ScratchPool.take(groups * mPad * kDim)
+            scratch = buf
+            PackedConvWeights.pack(weight, groups: groups, kernels: ks, into: buf.pointer)
+            packedPointer = UnsafePointer(buf.pointer)
         }
 
         let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
@@ -64,7 +70,7 @@ extension Kernels {
                 let img = plane / groups, g = plane % groups
                 let xg = UnsafePointer(xp + (img * c + g * cig) * h * w)
                 let cg = op + (img * co + g * cog + i0) * p
-                let wg = UnsafePointer(packedW.pointer + g * mPad * kDim)
+                let wg = packedPointer + g * mPad * kDim
                 let rowBias = bp.map { $0 + g * cog + i0 }
                 var jc = t * nr
                 let jEnd = min(p, tEnd * nr)
@@ -126,6 +132,64 @@ extension Kernels {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A convolution's weights packed for the GEMM kernels of one ISA level: for each group,
+/// the (Cout/groups × K) matrix in packed-A layout, kc-block pc (columns pc..<pc+kc) at
+/// offset mPad·pc. Immutable after construction; safe to share between threads. Made from
+/// weights that do not change afterwards (a graph's parameters).
+public final class PackedConvWeights: @unchecked Sendable {
+    let level: Int, mr: Int, kc: Int
+    let shape: [Int]
+    let groups: Int
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    /// Packs `weight` (Cout, Cin/groups, kH, kW) for the current kernel set.
+    public convenience init(weight: Tensor, groups: Int) {
+        self.init(weight: weight, groups: groups, kernels: GEMMKernelSet.current)
+    }
+
+    init(weight: Tensor, groups: Int, kernels ks: GEMMKernelSet) {
+        level = ks.level; mr = ks.mr; kc = GEMMBlocking.kc
+        shape = weight.shape
+        self.groups = groups
+        let co = weight.shape[0], kDim = weight.shape[1] * weight.shape[2] * weight.shape[3]
+        let cog = co / max(groups, 1)
+        let mPad = (cog + ks.mr - 1) / ks.mr * ks.mr
+        count = max(groups * mPad * kDim, 16)
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+        PackedConvWeights.pack(weight, groups: groups, kernels: ks, into: pointer)
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+
+    /// Whether this packing was made from a weight of `weight`'s shape with `groups` for
+    /// the kernel set `ks` (same ISA level, register tile and kc blocking).
+    func matches(_ weight: Tensor, groups: Int, kernels ks: GEMMKernelSet) -> Bool {
+        level == ks.level && mr == ks.mr && kc == GEMMBlocking.kc && self.groups == groups && shape == weight.shape
+    }
+
+    /// Whether this packing is usable with the current kernel set for `weight` and `groups`.
+    public func matches(_ weight: Tensor, groups: Int) -> Bool {
+        matches(weight, groups: groups, kernels: GEMMKernelSet.current)
+    }
+
+    /// Packs every group's weight matrix into `dst` (groups·mPad·K floats).
+    static func pack(_ weight: Tensor, groups: Int, kernels ks: GEMMKernelSet, into dst: UnsafeMutablePointer<Float>) {
+        let co = weight.shape[0], kDim = weight.shape[1] * weight.shape[2] * weight.shape[3]
+        if kDim == 0 || co == 0 { return }
+        let cog = co / groups, kcB = GEMMBlocking.kc
+        let mPad = (cog + ks.mr - 1) / ks.mr * ks.mr
+        let blocks = (kDim + kcB - 1) / kcB
+        let wp = UnsafePointer(weight.data)
+        Parallel.forEach(groups * blocks) { job in
+            let g = job / blocks, pc = (job % blocks) * kcB
+            ks.packA(wp + g * cog * kDim + pc, kDim, 1, cog, min(kcB, kDim - pc),
+                     dst + g * mPad * kDim + mPad * pc)
         }
     }
 }
