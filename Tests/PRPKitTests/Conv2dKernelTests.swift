@@ -67,10 +67,14 @@ final class Conv2dKernelTests: XCTestCase {
         assertClose(got.values, ref.values, ref.absSum, terms: ref.terms + 1,
                     "conv \(t) isa \(Kernels.gemmISALevel)", file: file, line: line)
         // Pre-packed (cached) weights give the same floats as per-call packing.
-        let packed = PackedConvWeights(weight: wt, groups: t.groups)
-        XCTAssertTrue(packed.matches(wt, groups: t.groups), "\(t)", file: file, line: line)
-        let cached = Kernels.conv2d(x, weight: wt, bias: b, attrs, packedWeights: packed)
-        XCTAssertEqual(cached.values, got.values, "cached packing \(t)", file: file, line: line)
+        // The layout the kernel wants is used; the other one is ignored (packed per call).
+        let transposed = Kernels.conv2dPacksWeightsTransposed(input: x.shape, weight: wt.shape, attrs)
+        for layout in [transposed, !transposed] {
+            let packed = PackedConvWeights(weight: wt, groups: t.groups, transposed: layout)
+            XCTAssertTrue(packed.matches(wt, groups: t.groups, transposed: layout), "\(t)", file: file, line: line)
+            let cached = Kernels.conv2d(x, weight: wt, bias: b, attrs, packedWeights: packed)
+            XCTAssertEqual(cached.values, got.values, "cached packing \(t) transposed \(layout)", file: file, line: line)
+        }
     }
 
     func testGrid() {
@@ -164,7 +168,23 @@ final class Conv2dKernelTests: XCTestCase {
             check(Case(n: 1, c: 16, h: 28, w: 28, co: 26, kh: 3, kw: 3, stride: Pair2(2, 2), padding: Pair2(1, 1)))
             check(Case(n: 2, c: 40, h: 4, w: 5, co: 13, kh: 1, kw: 1, bias: false))
             check(Case(n: 1, c: 8, h: 3, w: 3, co: 200, kh: 3, kw: 3, padding: Pair2(1, 1), groups: 4))
+            // Output channels as the vector dimension (Ho·Wo ≤ nr): bias, batch, groups,
+            // several kc blocks, channel counts off the strip width, stride, 1×1 maps.
+            check(Case(n: 2, c: 40, h: 7, w: 7, co: 200, kh: 3, kw: 3, padding: Pair2(1, 1)))
+            check(Case(n: 3, c: 24, h: 5, w: 5, co: 260, kh: 3, kw: 3, padding: Pair2(1, 1), groups: 2))
+            check(Case(n: 2, c: 300, h: 6, w: 6, co: 140, kh: 1, kw: 1, bias: false))
+            check(Case(n: 1, c: 32, h: 14, w: 14, co: 130, kh: 3, kw: 3, stride: Pair2(2, 2), padding: Pair2(1, 1)))
+            check(Case(n: 2, c: 70, h: 1, w: 1, co: 64, kh: 3, kw: 3, padding: Pair2(1, 1)))
+            check(Case(n: 1, c: 20, h: 8, w: 7, co: 129, kh: 2, kw: 3, dilation: Pair2(2, 1)))
         }
+        // The transposed path is taken for these shapes on every ISA whose tile is wide enough.
+        Parallel.threadCount = 2
+        if GEMMKernelSet.current.nr >= 49 {
+            XCTAssertTrue(Kernels.conv2dPacksWeightsTransposed(input: [1, 512, 7, 7], weight: [512, 512, 3, 3],
+                                                               Conv2dAttributes(padding: Pair2(1, 1))))
+        }
+        XCTAssertFalse(Kernels.conv2dPacksWeightsTransposed(input: [1, 64, 56, 56], weight: [64, 64, 3, 3],
+                                                            Conv2dAttributes(padding: Pair2(1, 1))))
     }
 
     /// A graph packs each convolution's weights once (per ISA level) and reuses the packing
@@ -174,17 +194,20 @@ final class Conv2dKernelTests: XCTestCase {
         let w1 = rng.tensor([12, 5, 3, 3]), b1 = rng.tensor([12])
         let w2 = rng.tensor([8, 6, 1, 1])  // groups 2
         let w3 = rng.tensor([12, 1, 3, 3])  // depthwise: direct kernel, never packed
+        let w4 = rng.tensor([130, 8, 3, 3]), b4 = rng.tensor([130])  // 7×7 map: transposed layout on AVX-512
         let a1 = Conv2dAttributes(padding: Pair2(1, 1)), a2 = Conv2dAttributes(groups: 2)
         let a3 = Conv2dAttributes(padding: Pair2(1, 1), groups: 12)
         let g = try Graph(inputs: [ValueInfo(name: "x", shape: [1, 5, 7, 7])],
                           nodes: [Node(name: "c1", op: .conv2d(a1), inputs: ["x"], parameters: ["weight": "w1", "bias": "b1"]),
                                   Node(name: "c3", op: .conv2d(a3), inputs: ["c1"], parameters: ["weight": "w3"]),
-                                  Node(name: "c2", op: .conv2d(a2), inputs: ["c3"], parameters: ["weight": "w2"])],
-                          outputs: ["c2"], parameters: ["w1": w1, "b1": b1, "w2": w2, "w3": w3])
+                                  Node(name: "c2", op: .conv2d(a2), inputs: ["c3"], parameters: ["weight": "w2"]),
+                                  Node(name: "c4", op: .conv2d(a1), inputs: ["c2"], parameters: ["weight": "w4", "bias": "b4"])],
+                          outputs: ["c4"], parameters: ["w1": w1, "b1": b1, "w2": w2, "w3": w3, "w4": w4, "b4": b4])
         func expected(_ x: Tensor) -> [Float] {
             let y1 = Kernels.conv2d(x, weight: w1, bias: b1, a1)
             let y3 = Kernels.conv2d(y1, weight: w3, bias: nil, a3)
-            return Kernels.conv2d(y3, weight: w2, bias: nil, a2).values
+            let y2 = Kernels.conv2d(y3, weight: w2, bias: nil, a2)
+            return Kernels.conv2d(y2, weight: w4, bias: b4, a1).values
         }
         for level in [nil] + Array(0...GEMMKernelSet.detectedLevel) {
             GEMMKernelSet.forcedLevel = level
@@ -193,8 +216,9 @@ final class Conv2dKernelTests: XCTestCase {
                 let y = try g.forward([x]).outputs[0]
                 XCTAssertEqual(y.values, expected(x), "level \(String(describing: level)) batch \(n)")
             }
-            XCTAssertEqual(g.packedConvWeights.count, 2)
+            if level == nil { XCTAssertEqual(g.packedConvWeights.count, 3) }
         }
+        XCTAssertLessThanOrEqual(g.packedConvWeights.count, 4)
         GEMMKernelSet.forcedLevel = nil
         // Overridden weights (relevance rules) bypass the cache.
         let w1b = rng.tensor([12, 5, 3, 3]), x = rng.tensor([2, 5, 7, 7])

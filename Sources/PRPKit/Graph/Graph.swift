@@ -135,14 +135,15 @@ final class PackedConvWeightCache: @unchecked Sendable {
         lock.deallocate()
     }
 
-    /// The packing of `weight` for node `name`, made now if absent or made for another
-    /// kernel set (tests switch ISA levels).
-    func packed(_ name: String, weight: Tensor, groups: Int) -> PackedConvWeights {
+    /// The packing of `weight` for node `name` in the given layout, made now if absent or
+    /// made for another kernel set (tests switch ISA levels).
+    func packed(_ name: String, weight: Tensor, groups: Int, transposed: Bool) -> PackedConvWeights {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        if let p = packs[name], p.matches(weight, groups: groups) { return p }
-        let p = PackedConvWeights(weight: weight, groups: groups)
-        packs[name] = p
+        let key = transposed ? name + "\u{1}T" : name
+        if let p = packs[key], p.matches(weight, groups: groups, transposed: transposed) { return p }
+        let p = PackedConvWeights(weight: weight, groups: groups, transposed: transposed)
+        packs[key] = p
         return p
     }
 

@@ -34,21 +34,26 @@ extension Kernels {
         let ks = GEMMKernelSet.current
         let mr = ks.mr, nr = ks.nr, kcB = GEMMBlocking.kc, ncB = GEMMBlocking.nc
 
+        let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
+        if conv2dTransposed(p: p, cog: cog, kernels: ks) {
+            conv2dSmallMap(x, weight: weight, bias: bias, a, packedWeights: packedWeights,
+                           ho: ho, wo: wo, pointwise: pointwise, kernels: ks, out: out)
+            return out
+        }
         // Every group's weight matrix packed once (cached by the caller, or packed here).
         let mSlivers = (cog + mr - 1) / mr, mPad = mSlivers * mr
         let packedPointer: UnsafePointer<Float>
         var scratch: AlignedFloats? = nil
         defer { scratch?.free() }
-        if let pw = packedWeights, pw.matches(weight, groups: groups, kernels: ks) {
+        if let pw = packedWeights, pw.matches(weight, groups: groups, transposed: false, kernels: ks) {
             packedPointer = UnsafePointer(pw.pointer)
         } else {
             let buf = ScratchPool.take(groups * mPad * kDim)
             scratch = buf
-            PackedConvWeights.pack(weight, groups: groups, kernels: ks, into: buf.pointer)
+            PackedConvWeights.pack(weight, groups: groups, transposed: false, kernels: ks, into: buf.pointer)
             packedPointer = UnsafePointer(buf.pointer)
         }
 
-        let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
         let stripsPerPlane = (p + nr - 1) / nr
         let totalStrips = n * groups * stripsPerPlane
         let threads = Parallel.threadCount
@@ -95,6 +100,93 @@ extension Kernels {
             }
         }
         return out
+    }
+
+    /// Whether a GEMM-path convolution with `p` = Ho·Wo output positions and `cog` output
+    /// channels per group runs as out^T = im2col^T · W^T (`conv2dSmallMap`): small maps, whose
+    /// few positions would leave much of a wide register tile empty, with enough output
+    /// channels for every worker to get whole column strips.
+    static func conv2dTransposed(p: Int, cog: Int, kernels ks: GEMMKernelSet) -> Bool {
+        p <= ks.nr && p < 60 && (cog + ks.nr - 1) / ks.nr >= Parallel.threadCount && cog >= 48
+    }
+
+    /// Whether `conv2d` on an input of shape `input` wants weights packed with
+    /// `transposed: true` (see `PackedConvWeights`), for the current kernels and thread count.
+    public static func conv2dPacksWeightsTransposed(input: [Int], weight: [Int], _ a: Conv2dAttributes) -> Bool {
+        let (cig, kh, kw) = (weight[1], weight[2], weight[3])
+        if cig == 1 && a.groups > 1 || cig * kh * kw == 0 { return false }
+        let ho = ShapeInference.pooledExtent(input[2], kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
+        let wo = ShapeInference.pooledExtent(input[3], kernel: kw, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
+        if ho <= 0 || wo <= 0 { return false }
+        return conv2dTransposed(p: ho * wo, cog: weight[0] / a.groups, kernels: GEMMKernelSet.current)
+    }
+
+    /// Small output maps (p = Ho·Wo ≤ nr): per image and group, T (p × Cout/groups) =
+    /// im2col^T · W^T with the output channels as the vector dimension, then T is transposed
+    /// into the output. W^T is the packed B operand (cached or packed here); the workers
+    /// split the output channels in whole nr strips.
+    static func conv2dSmallMap(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes,
+                               packedWeights: PackedConvWeights?, ho: Int, wo: Int, pointwise: Bool,
+                               kernels ks: GEMMKernelSet, out: Tensor) {
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (co, cig, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        let groups = a.groups, cog = co / groups, kDim = cig * kh * kw, p = ho * wo
+        let mr = ks.mr, nr = ks.nr, kcB = GEMMBlocking.kc, ncB = GEMMBlocking.nc
+        let nPad = (cog + nr - 1) / nr * nr, nStrips = nPad / nr
+        let packedPointer: UnsafePointer<Float>
+        var scratch: AlignedFloats? = nil
+        defer { scratch?.free() }
+        if let pw = packedWeights, pw.matches(weight, groups: groups, transposed: true, kernels: ks) {
+            packedPointer = UnsafePointer(pw.pointer)
+        } else {
+            let buf = ScratchPool.take(groups * nPad * kDim)
+            scratch = buf
+            PackedConvWeights.pack(weight, groups: groups, transposed: true, kernels: ks, into: buf.pointer)
+            packedPointer = UnsafePointer(buf.pointer)
+        }
+        let xp = UnsafePointer(x.data), op = out.data, bp: UnsafePointer<Float>? = bias.map { UnsafePointer($0.data) }
+        let parts = max(1, min(Parallel.threadCount, nStrips))
+        let pPad = (p + mr - 1) / mr * mr, kcMax = min(kcB, kDim)
+        Parallel.forEach(parts) { part in
+            let j0 = part * nStrips / parts * nr, j1 = min(cog, (part + 1) * nStrips / parts * nr)
+            if j1 <= j0 { return }
+            let ldt = j1 - j0
+            let aBuf = ScratchPool.take(pPad * kcMax), tBuf = ScratchPool.take(p * ldt)
+            let colBuf = pointwise ? nil : ScratchPool.take(kcMax * nr)
+            defer { aBuf.free(); tBuf.free(); colBuf?.free() }
+            for plane in 0..<(n * groups) {
+                let img = plane / groups, g = plane % groups
+                let xg = xp + (img * c + g * cig) * h * w
+                let wg = packedPointer + g * nPad * kDim
+                var pc = 0
+                while pc < kDim {
+                    let kc = min(kcB, kDim - pc)
+                    // A = im2col^T rows pc..<pc+kc: element (j, k) at src[j + k·cs].
+                    if let colBuf {
+                        ks.packConvB(xg, h, w, kh, kw, a.stride.h, a.stride.w, a.padding.h, a.padding.w,
+                                     a.dilation.h, a.dilation.w, wo, pc, kc, 0, p, colBuf.pointer)
+                        ks.packA(UnsafePointer(colBuf.pointer), 1, nr, p, kc, aBuf.pointer)
+                    } else {
+                        ks.packA(xg + pc * p, 1, p, p, kc, aBuf.pointer)
+                    }
+                    var jc = j0
+                    while jc < j1 {
+                        let nc = min(ncB, j1 - jc)
+                        ks.macroKernel(p, nc, kc, aBuf.pointer, wg + nPad * pc + jc * kc,
+                                       tBuf.pointer + (jc - j0), ldt, 1, pc > 0, nil,
+                                       pc == 0 ? bp.map { $0 + g * cog + jc } : nil)
+                        jc += nc
+                    }
+                    pc += kc
+                }
+                // T (p × ldt) → output channels g·cog + j0 ..< g·cog + j1.
+                let t = tBuf.pointer
+                for o in 0..<ldt {
+                    let dst = op + (img * co + g * cog + j0 + o) * p
+                    for j in 0..<p { dst[j] = t[j * ldt + o] }
+                }
+            }
+        }
     }
 
     /// Direct convolution when each group has one input channel (depthwise, possibly with a
@@ -144,52 +236,70 @@ public final class PackedConvWeights: @unchecked Sendable {
     let level: Int, mr: Int, kc: Int
     let shape: [Int]
     let groups: Int
+    /// false: packed A (Cout/groups × K) in mr slivers; true: W^T (K × Cout/groups) as
+    /// packed B in nr strips, kc-block pc at offset nPad·pc (small-map path).
+    let transposed: Bool
+    let nr: Int
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
 
-    /// Packs `weight` (Cout, Cin/groups, kH, kW) for the current kernel set.
-    public convenience init(weight: Tensor, groups: Int) {
-        self.init(weight: weight, groups: groups, kernels: GEMMKernelSet.current)
+    /// Packs `weight` (Cout, Cin/groups, kH, kW) for the current kernel set; `transposed`
+    /// as `Kernels.conv2dPacksWeightsTransposed` says for the input shape.
+    public convenience init(weight: Tensor, groups: Int, transposed: Bool = false) {
+        self.init(weight: weight, groups: groups, transposed: transposed, kernels: GEMMKernelSet.current)
     }
 
-    init(weight: Tensor, groups: Int, kernels ks: GEMMKernelSet) {
-        level = ks.level; mr = ks.mr; kc = GEMMBlocking.kc
+    init(weight: Tensor, groups: Int, transposed: Bool, kernels ks: GEMMKernelSet) {
+        level = ks.level; mr = ks.mr; nr = ks.nr; kc = GEMMBlocking.kc
         shape = weight.shape
         self.groups = groups
-        let co = weight.shape[0], kDim = weight.shape[1] * weight.shape[2] * weight.shape[3]
-        let cog = co / max(groups, 1)
-        let mPad = (cog + ks.mr - 1) / ks.mr * ks.mr
-        count = max(groups * mPad * kDim, 16)
+        self.transposed = transposed
+        count = max(PackedConvWeights.floats(weight, groups: groups, transposed: transposed, kernels: ks), 16)
         pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: count)
-        PackedConvWeights.pack(weight, groups: groups, kernels: ks, into: pointer)
+        PackedConvWeights.pack(weight, groups: groups, transposed: transposed, kernels: ks, into: pointer)
     }
 
     deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 
-    /// Whether this packing was made from a weight of `weight`'s shape with `groups` for
-    /// the kernel set `ks` (same ISA level, register tile and kc blocking).
-    func matches(_ weight: Tensor, groups: Int, kernels ks: GEMMKernelSet) -> Bool {
-        level == ks.level && mr == ks.mr && kc == GEMMBlocking.kc && self.groups == groups && shape == weight.shape
+    /// Whether this packing was made from a weight of `weight`'s shape with `groups`, in
+    /// the given layout, for the kernel set `ks` (same ISA level, register tile, kc blocking).
+    func matches(_ weight: Tensor, groups: Int, transposed: Bool, kernels ks: GEMMKernelSet) -> Bool {
+        level == ks.level && mr == ks.mr && nr == ks.nr && kc == GEMMBlocking.kc && self.groups == groups
+            && self.transposed == transposed && shape == weight.shape
     }
 
-    /// Whether this packing is usable with the current kernel set for `weight` and `groups`.
-    public func matches(_ weight: Tensor, groups: Int) -> Bool {
-        matches(weight, groups: groups, kernels: GEMMKernelSet.current)
+    /// Whether this packing is usable with the current kernel set for `weight`, `groups`, layout.
+    public func matches(_ weight: Tensor, groups: Int, transposed: Bool = false) -> Bool {
+        matches(weight, groups: groups, transposed: transposed, kernels: GEMMKernelSet.current)
     }
 
-    /// Packs every group's weight matrix into `dst` (groups·mPad·K floats).
-    static func pack(_ weight: Tensor, groups: Int, kernels ks: GEMMKernelSet, into dst: UnsafeMutablePointer<Float>) {
+    static func floats(_ weight: Tensor, groups: Int, transposed: Bool, kernels ks: GEMMKernelSet) -> Int {
+        let co = weight.shape[0], kDim = weight.shape[1] * weight.shape[2] * weight.shape[3]
+        let cog = co / max(groups, 1), tile = transposed ? ks.nr : ks.mr
+        return groups * ((cog + tile - 1) / tile * tile) * kDim
+    }
+
+    /// Packs every group's weight matrix into `dst` (`floats(…)` floats).
+    static func pack(_ weight: Tensor, groups: Int, transposed: Bool, kernels ks: GEMMKernelSet,
+                     into dst: UnsafeMutablePointer<Float>) {
         let co = weight.shape[0], kDim = weight.shape[1] * weight.shape[2] * weight.shape[3]
         if kDim == 0 || co == 0 { return }
         let cog = co / groups, kcB = GEMMBlocking.kc
-        let mPad = (cog + ks.mr - 1) / ks.mr * ks.mr
+        let tile = transposed ? ks.nr : ks.mr
+        let pad = (cog + tile - 1) / tile * tile
         let blocks = (kDim + kcB - 1) / kcB
         let wp = UnsafePointer(weight.data)
         Parallel.forEach(groups * blocks) { job in
             let g = job / blocks, pc = (job % blocks) * kcB
-            ks.packA(wp + g * cog * kDim + pc, kDim, 1, cog, min(kcB, kDim - pc),
-                     dst + g * mPad * kDim + mPad * pc)
+            if transposed {
+                // B(k, o) = W[o][k]: rows pc..<pc+kc of W^T, all cog columns.
+                ks.packB(wp + g * cog * kDim + pc, 1, kDim, min(kcB, kDim - pc), cog,
+                         dst + g * pad * kDim + pad * pc)
+            } else {
+                ks.packA(wp + g * cog * kDim + pc, kDim, 1, cog, min(kcB, kDim - pc),
+                         dst + g * pad * kDim + pad * pc)
+            }
         }
     }
 }
