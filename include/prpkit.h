@@ -378,6 +378,79 @@ static inline prpkit_postprocess_options prpkit_postprocess_default_options(void
 int prpkit_postprocess(const prpkit_input* relevance, const prpkit_input* image,
                        const prpkit_postprocess_options* options, prpkit_output* heatmap);
 
+/* ---- Relevance metrics ---------------------------------------------------------------- */
+
+/* Flags of prpkit_pointing_game. */
+enum {
+    PRPKIT_POINTING_POSITIVE_ONLY = 1  /* use max(R, 0) instead of R (not CaBRNet) */
+};
+
+/* CaBRNet 1.2's pointing-game relevance (cabrnet/core/evaluation/relevance_analysis.py,
+ * pg_energy_relevance and pg_mask_relevance) of every relevance map against a mask.
+ * `relevance` is (H, W) or (N, H, W); `mask` is (H, W) (shared by every map) or
+ * (N, H, W); a mask value != 0 is inside (CaBRNet: the segmentation summed over its
+ * last axis > 0; collapse colour masks before the call). For each map R:
+ *   energy[i]         = sum(R inside the mask) / sum(R), 0 when sum(R) == 0 (R raw,
+ *                       as CaBRNet: give a non-negative map, e.g. post-processed);
+ *   mask_relevance[i] = with t = sort(R ascending)[floor(H*W * (1 - area_fraction))],
+ *                       the fraction of the pixels with R > t (strictly) that are
+ *                       inside the mask; 0 when none is selected (area_fraction 0).
+ * `area_fraction` is CaBRNet's area_percentage as a fraction in [0, 1] (default 0.1).
+ * `energy` and `mask_relevance` (either may be NULL) receive N floats each; `capacity`
+ * is the float count each holds (PRPKIT_ERROR_BUFFER_TOO_SMALL when < N). Shape
+ * mismatches, NaN/infinite relevance or an area fraction outside [0, 1] return
+ * PRPKIT_ERROR_INVALID_ARGUMENT. Maps are scored in parallel; thread-safe. */
+int prpkit_pointing_game(const prpkit_input* relevance, const prpkit_input* mask, double area_fraction,
+                         int flags, float* energy, float* mask_relevance, size_t capacity);
+
+/* Which perturbation curve prpkit_perturbation_curves computes (RISE, Petsiuk et al. 2018). */
+enum {
+    PRPKIT_PERTURB_DELETION = 0,  /* most relevant pixels first replaced by the baseline */
+    PRPKIT_PERTURB_INSERTION = 1  /* most relevant pixels first copied from the image onto the baseline */
+};
+
+typedef struct prpkit_perturbation_options {
+    size_t struct_size;    /* sizeof(prpkit_perturbation_options) as the caller was compiled */
+    int mode;              /* PRPKIT_PERTURB_* */
+    int softmax;           /* nonzero: softmax over dimension 1 of the output before reading the target */
+    int64_t steps;         /* S >= 1: S + 1 curve points */
+    int64_t output_index;  /* the model output the targets index */
+    int64_t batch_size;    /* perturbed images per forward pass (bounds memory); 0 = all at once */
+    float blur_sigma;      /* without a baseline: > 0 blurs the image (per channel, scipy's
+                              gaussian_filter, mode reflect, truncate 4) as the baseline; 0 = zeros */
+} prpkit_perturbation_options;
+
+/* Deletion, 32 steps, output 0, raw scores, batches of 64, zero baseline. */
+static inline prpkit_perturbation_options prpkit_perturbation_default_options(void) {
+    prpkit_perturbation_options options;
+    options.struct_size = sizeof(prpkit_perturbation_options);
+    options.mode = PRPKIT_PERTURB_DELETION;
+    options.softmax = 0;
+    options.steps = 32;
+    options.output_index = 0;
+    options.batch_size = 64;
+    options.blur_sigma = 0.0f;
+    return options;
+}
+
+/* Deletion / insertion curves of N images on a one-input model. `images` is (N, C, H, W)
+ * or (C, H, W); `relevance` is (N, H, W) or (H, W); `targets` holds N rows of
+ * `target_rank` indices into output `output_index` after the batch dimension ({class}
+ * or {p, h, w}). Pixels are ranked by relevance, descending, ties by lower row-major
+ * index. Step k in 0...S changes the first n_k = floor(k * H*W / S) ranked pixels (all
+ * channels): deletion sets them to the baseline (the rest is the image), insertion sets
+ * them to the image (the rest is the baseline). `baseline` (may be NULL: see blur_sigma)
+ * is (C, H, W) or (N, C, H, W), in the model's input space (0 = the normalisation mean).
+ * All N*(S+1) perturbed images are built in parallel and run through batched forwards.
+ * `scores` (capacity `scores_capacity` floats, at least N*(S+1); else
+ * PRPKIT_ERROR_BUFFER_TOO_SMALL) receives row e*(S+1) + k = the target output after step
+ * k; `auc` (N floats, may be NULL) the trapezoidal area over x_k = n_k / (H*W) in [0, 1];
+ * `fractions` (S+1 floats, may be NULL) the x_k. `options` must not be NULL. */
+int prpkit_perturbation_curves(const prpkit_model* model, const prpkit_input* images,
+                               const prpkit_input* relevance, const int64_t* targets, size_t target_rank,
+                               const prpkit_input* baseline, const prpkit_perturbation_options* options,
+                               float* scores, size_t scores_capacity, float* auc, float* fractions);
+
 #ifdef __cplusplus
 }
 #endif

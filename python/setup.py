@@ -38,7 +38,7 @@ setup(
         Extension(
             "prpkit._core",
             sources=["src/_core.c"],
-            depends=["src/_explainer.c"],
+            depends=["src/_explainer.c", "src/_metrics.c"],
             libraries=["prpkit"],
             extra_compile_args=["-O2", "-Wall", "-Werror=implicit-function-declaration"],
             extra_link_args=["-Wl,-rpath,$ORIGIN"],

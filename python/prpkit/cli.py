@@ -3,6 +3,9 @@
     prpkit info [--model M] [--json]
     prpkit convert (--module pkg.mod:attr | --cabrnet-config CFG.yml [--checkpoint W.pth])
                    --input-shape C,H,W --out M.prpkit [--mean ... --std ... --class-names ...]
+    prpkit evaluate [--model M] IMAGES... --metric pointing|deletion|insertion --out R.jsonl
+                    [--masks DIR | --mask-threshold T] [--area-percentage A]
+                    [--steps S] [--baseline zero|blur] [--target similarity|class]
     prpkit explain [--model M] IMAGES... --out DIR
                    [--prototypes 0,3,7 | --top-k K | --predicted-class]
                    [--location max | H,W | all] [--threshold T]
@@ -702,6 +705,233 @@ def cmd_convert(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- evaluate
+
+def read_mask(path: str, h: int, w: int) -> np.ndarray:
+    """A segmentation mask as (H, W) bool at the model input size: non-zero = inside. Colour
+    masks are summed over channels first (CaBRNet); other sizes are resized (nearest)."""
+    if path.lower().endswith(".npy"):
+        try:
+            a = np.load(path, allow_pickle=False)
+        except Exception as e:  # noqa: BLE001
+            raise CLIError(f"{path}: unreadable mask ({type(e).__name__}: {e})") from None
+        if a.ndim == 3:
+            a = a.sum(axis=-1)
+        if a.ndim != 2 or a.shape != (h, w):
+            raise CLIError(f"{path}: mask shape {a.shape} is not the model input's (H, W) = {(h, w)}")
+        return a != 0
+    try:
+        from PIL import Image
+    except ImportError:
+        raise CLIError("reading PNG/JPEG masks needs Pillow (pip install pillow); .npy masks do not") from None
+    try:
+        with Image.open(path) as im:
+            if im.size != (w, h):
+                im = im.resize((w, h), Image.NEAREST)
+            a = np.asarray(im)
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise CLIError(f"{path}: unreadable mask ({e})") from None
+    if a.ndim == 3:
+        a = a.astype(np.int64).sum(axis=-1)
+    return a != 0
+
+
+def find_masks(items, folder: str) -> dict[str, str]:
+    if not os.path.isdir(folder):
+        raise CLIError(f"--masks {folder}: not a folder")
+    by_stem: dict[str, str] = {}
+    for f in sorted(os.listdir(folder)):
+        stem, ext = os.path.splitext(f)
+        if ext.lower() in IMAGE_EXTENSIONS + (".npy",) and stem not in by_stem:
+            by_stem[stem] = os.path.join(folder, f)
+    out = {}
+    for it in items:
+        stem = os.path.splitext(os.path.basename(it.path))[0]
+        for key in (it.name, stem):
+            if key in by_stem:
+                out[it.name] = by_stem[key]
+                break
+        else:
+            raise CLIError(f"--masks {folder}: no mask for {it.label} (expected {it.name} or {stem} with an "
+                           f"image or .npy extension)")
+    return out
+
+
+def cmd_evaluate(args) -> int:
+    import prpkit
+    from . import metrics
+    if args.threads:
+        prpkit.set_num_threads(args.threads)
+    selectors = [args.prototypes is not None, args.top_k is not None, args.predicted_class]
+    if sum(selectors) > 1:
+        raise CLIError("choose one of --prototypes, --top-k, --predicted-class")
+    if not any(selectors):
+        args.top_k = 3
+    if args.top_k is not None and args.top_k < 1:
+        raise CLIError(f"--top-k must be ≥ 1, got {args.top_k}")
+    if args.batch_size < 1:
+        raise CLIError(f"--batch-size must be ≥ 1, got {args.batch_size}")
+    if args.metric == "pointing":
+        if (args.masks is None) == (args.mask_threshold is None):
+            raise CLIError("--metric pointing needs exactly one of --masks DIR and --mask-threshold T")
+        if not 0.0 <= args.area_percentage <= 1.0:
+            raise CLIError(f"--area-percentage must be in [0, 1], got {args.area_percentage}")
+    else:
+        if args.steps < 1:
+            raise CLIError(f"--steps must be ≥ 1, got {args.steps}")
+        if args.blur_sigma < 0:
+            raise CLIError(f"--blur-sigma must be ≥ 0, got {args.blur_sigma}")
+    location, loc_mode = parse_location(args.location)
+    if loc_mode == "all":
+        raise CLIError("--location: evaluate takes max or H,W")
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_dir):
+        raise CLIError(f"{args.out}: parent folder {out_dir} does not exist")
+    if os.path.isdir(args.out):
+        raise CLIError(f"{args.out}: is a directory; give a .jsonl file path")
+
+    path, model = load_model(args.model)
+    meta = load_metadata(path)
+    if len(model.inputs) != 1 or len(model.inputs[0][1]) != 4:
+        raise CLIError(f"{path}: evaluate needs a model with one image input (N, C, H, W), it has {model.inputs}")
+    in_shape = tuple(model.inputs[0][1][1:])
+    c, ih, iw = in_shape
+    mean = parse_floats(args.mean, "--mean") if args.mean else list(meta.get("mean", IMAGENET_MEAN))
+    std = parse_floats(args.std, "--std") if args.std else list(meta.get("std", IMAGENET_STD))
+    for what, v in (("--mean", mean), ("--std", std)):
+        if len(v) == 1:
+            v *= c
+        if len(v) != c:
+            raise CLIError(f"{what}: {len(v)} values for a {c}-channel model")
+    if any(s <= 0 for s in std):
+        raise CLIError("--std: values must be > 0")
+    lower, upper = zbeta_bounds(mean, std)
+    comp = build_composite(model, lower, upper)
+    n_protos, sh, sw = comp.outputs[0][1][1:]
+    ids: list[int] = []
+    if args.prototypes is not None:
+        try:
+            ids = [int(v) for v in args.prototypes.split(",") if v.strip() != ""]
+        except ValueError:
+            raise CLIError(f"--prototypes: expected comma-separated ids, got {args.prototypes!r}") from None
+        bad = [i for i in ids if not 0 <= i < n_protos]
+        if not ids or bad:
+            raise CLIError(f"--prototypes: ids must be in 0..{n_protos - 1}, got {args.prototypes!r}")
+    if loc_mode == "at" and not (0 <= location[0] < sh and 0 <= location[1] < sw):
+        raise CLIError(f"--location {args.location}: outside the {sh}×{sw} similarity map")
+    proto_class = prototype_classes(model, path, meta)
+    if args.predicted_class and proto_class is None:
+        raise CLIError("--predicted-class: the prototype → class map is unknown (no metadata, no last layer)")
+    if args.target == "class" and (len(model.outputs) < 1 or len(model.outputs[0][1]) != 2):
+        raise CLIError("--target class needs a model whose first output is (N, classes)")
+
+    items = collect_items(args.images, in_shape)
+    mask_files = find_masks(items, args.masks) if args.metric == "pointing" and args.masks else {}
+    masks_cache = {name: read_mask(f, ih, iw) for name, f in mask_files.items()}  # validates all first
+    mean_a = np.asarray(mean, np.float32)[:, None, None]
+    std_a = np.asarray(std, np.float32)[:, None, None]
+    sigma = args.gaussian_sigma if args.gaussian_sigma is not None else round(5.0 * max(in_shape[1:]) / 224.0, 3)
+    baseline = args.baseline or ("zero" if args.metric == "deletion" else "blur")
+
+    fd, tmp = tempfile.mkstemp(prefix=".prpkit-evaluate-", suffix=".jsonl", dir=out_dir)
+    n_records = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            t_start = time.perf_counter()
+            show_progress = not args.quiet and sys.stderr.isatty()
+            for b0 in range(0, len(items), args.batch_size):
+                batch = items[b0:b0 + args.batch_size]
+                x, show, _ = load_batch(batch, in_shape, mean_a, std_a)
+                logits = np.asarray(model(x)[0] if len(model.outputs) > 1 else model(x))
+                sim_maps = np.asarray(comp(x))
+                predicted = logits.argmax(1) if logits.ndim == 2 else np.full(len(batch), -1)
+                max_sim = sim_maps.reshape(len(batch), n_protos, -1).max(2)
+                chosen = []
+                for i in range(len(batch)):
+                    if args.prototypes is not None:
+                        chosen.append(tuple(ids))
+                    elif args.top_k is not None:
+                        order = np.argsort(-max_sim[i], kind="stable")[:min(args.top_k, n_protos)]
+                        chosen.append(tuple(int(p) for p in order))
+                    else:
+                        chosen.append(tuple(p for p, cl in enumerate(proto_class) if cl == int(predicted[i])))
+                groups: dict[tuple, list[int]] = {}
+                for i, ps in enumerate(chosen):
+                    groups.setdefault(ps, []).append(i)
+                for ps, rows in groups.items():
+                    if not ps:
+                        continue
+                    rel, sim = prpkit.prp_relevance(comp, np.ascontiguousarray(x[rows]), list(ps), location)
+                    pairs, heats, locs = [], [], []
+                    for r, i in enumerate(rows):
+                        for k, p in enumerate(ps):
+                            s = sim[r, p]
+                            if loc_mode == "max":
+                                h, w = (int(v) for v in np.unravel_index(int(np.argmax(s)), s.shape))
+                            else:
+                                h, w = location
+                            # CaBRNet's attribution: post-processed, at the input size, normalised
+                            heats.append(prpkit.post_process(np.ascontiguousarray(rel[r, k]), img=_Size(iw, ih),
+                                                             polarity="absolute", gaussian_ksize=sigma,
+                                                             normalize=True))
+                            pairs.append((i, p))
+                            locs.append((h, w, float(s[h, w])))
+                    heat = np.ascontiguousarray(np.stack(heats).astype(np.float32))
+                    t0 = time.perf_counter()
+                    if args.metric == "pointing":
+                        if args.masks:
+                            m = np.stack([masks_cache[batch[i].name] for i, _ in pairs])
+                        else:  # the object: display pixels (channel mean) above the threshold
+                            m = np.stack([show[i].mean(axis=-1) > args.mask_threshold for i, _ in pairs])
+                        energy, maskrel = metrics.pointing_game(heat, m.astype(np.float32), args.area_percentage)
+                    else:
+                        xs = np.ascontiguousarray(x[[i for i, _ in pairs]])
+                        if args.target == "similarity":
+                            tmodel, oi = comp, 0
+                            targets = [(p, h, w) for (_, p), (h, w, _) in zip(pairs, locs)]
+                        else:
+                            tmodel, oi = model, 0
+                            targets = [(int(predicted[i]),) for i, _ in pairs]
+                        scores, auc, fractions = metrics.perturbation_curves(
+                            tmodel, xs, heat, targets, mode=args.metric, steps=args.steps, baseline=baseline,
+                            blur_sigma=args.blur_sigma, output_index=oi, softmax=args.softmax,
+                            batch_size=args.forward_batch)
+                    per_pair = 1000 * (time.perf_counter() - t0) / len(pairs)
+                    for j, ((i, p), (h, w, simv)) in enumerate(zip(pairs, locs)):
+                        it = batch[i]
+                        rec: dict[str, Any] = {
+                            "image": it.path, "index": it.index, "prototype": int(p),
+                            "prototype_class": None if proto_class is None else int(proto_class[p]),
+                            "predicted_class": int(predicted[i]), "location": [h, w], "similarity": simv,
+                            "metric": args.metric,
+                        }
+                        if args.metric == "pointing":
+                            rec.update({"energy_relevance": float(energy[j]), "mask_relevance": float(maskrel[j]),
+                                        "area_percentage": args.area_percentage,
+                                        "mask": mask_files.get(it.name) if args.masks else
+                                        {"threshold": args.mask_threshold},
+                                        "mask_area": float(m[j].mean())})
+                        else:
+                            rec.update({"target": args.target,
+                                        "target_index": list(targets[j]), "steps": args.steps,
+                                        "baseline": baseline if baseline != "blur" else f"blur:{args.blur_sigma:g}",
+                                        "softmax": bool(args.softmax), "auc": float(auc[j]),
+                                        "scores": [float(v) for v in scores[j]],
+                                        "fractions": [float(v) for v in fractions]})
+                        rec["timings_ms"] = {"metric": round(per_pair, 3)}
+                        out.write(json.dumps(rec) + "\n")
+                        n_records += 1
+                progress(min(b0 + args.batch_size, len(items)), len(items), show_progress, t_start)
+        os.replace(tmp, args.out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    if not args.quiet:
+        print(f"evaluated {len(items)} image(s): {n_records} record(s) ({args.metric}) in {args.out}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- entry point
 
 def build_parser() -> argparse.ArgumentParser:
@@ -743,6 +973,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_explain)
 
+    p = sub.add_parser("evaluate", help="relevance metrics: pointing game, deletion / insertion curves",
+                       description="Scores the PRP heatmaps (CaBRNet post-processing, normalised, at the input "
+                                   "size) of prototypes on images; one JSON line per (image, prototype) in --out. "
+                                   "pointing: CaBRNet's energy and mask relevance (needs --masks or "
+                                   "--mask-threshold); deletion / insertion: RISE curves and their AUC.")
+    p.add_argument("images", nargs="*", metavar="IMAGES",
+                   help="image files, folders, list files (.txt) or .npy tensors; default: the bundled samples")
+    p.add_argument("--model", help="prpkit model file (default: the bundled digits ProtoPNet)")
+    p.add_argument("--metric", required=True, choices=("pointing", "deletion", "insertion"))
+    p.add_argument("--out", required=True, help="the JSON-lines file to write (replaced when complete)")
+    p.add_argument("--masks", help="folder of masks named like the images (PNG/... or .npy; non-zero = inside)")
+    p.add_argument("--mask-threshold", type=float,
+                   help="mask = image pixels (channel mean, in [0, 1]) above this value")
+    p.add_argument("--area-percentage", type=float, default=0.1,
+                   help="CaBRNet's area_percentage for mask relevance, a fraction (default 0.1)")
+    p.add_argument("--steps", type=int, default=32, help="deletion/insertion steps (default 32)")
+    p.add_argument("--baseline", choices=("zero", "blur"),
+                   help="perturbation baseline (default: zero for deletion, blur for insertion); zero = the "
+                        "normalisation mean")
+    p.add_argument("--blur-sigma", type=float, default=5.0, help="σ of the blur baseline (default 5)")
+    p.add_argument("--target", choices=("similarity", "class"), default="similarity",
+                   help="curve score: the prototype's similarity at the explained location (default) or the "
+                        "predicted class's logit")
+    p.add_argument("--softmax", action="store_true", help="score the softmax of the output instead (with --target class)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--prototypes", help="comma-separated prototype ids")
+    g.add_argument("--top-k", type=int, help="the K most activated prototypes of each image (default: 3)")
+    g.add_argument("--predicted-class", action="store_true", help="the prototypes of the predicted class")
+    p.add_argument("--location", default="max", help="max (default) or H,W")
+    p.add_argument("--mean", help="per-channel normalisation mean (default: the model's metadata)")
+    p.add_argument("--std", help="per-channel normalisation std (default: the model's metadata)")
+    p.add_argument("--gaussian-sigma", type=float, default=None,
+                   help="heatmap blur (CaBRNet's gaussian_ksize; default 5·H/224)")
+    p.add_argument("--batch-size", type=int, default=16, help="images per batch")
+    p.add_argument("--forward-batch", type=int, default=64, help="perturbed images per forward pass (default 64)")
+    p.add_argument("--threads", type=int, default=0, help="native worker threads (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=cmd_evaluate)
+
     p = sub.add_parser("convert", help="a torch / CaBRNet model to a prpkit model file",
                        description="Converts a torch module (--module package.module:attribute, a module or a "
                                    "function returning one) or a CaBRNet model (--cabrnet-config CONFIG.yml "
@@ -764,7 +1033,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "explain" and not args.images:
+        if args.command in ("explain", "evaluate") and not args.images:
             args.images = [BUNDLED_SAMPLES]
         return int(args.func(args) or 0)
     except CLIError as e:

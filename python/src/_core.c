@@ -480,6 +480,7 @@ static PyTypeObject ModelType = {
 
 /* The explainer binding shares this translation unit's helpers. */
 #include "_explainer.c"
+#include "_metrics.c"
 
 static PyObject* mod_load(PyObject* mod, PyObject* arg) {
     PyObject* path = fs_path(arg);
@@ -563,6 +564,11 @@ static PyMethodDef module_methods[] = {
     {"status_string", mod_status_string, METH_O, "The static name of a status code."},
     {"postprocess", mod_postprocess, METH_VARARGS,
      "postprocess(relevance, image, polarity, sigma, out_h, out_w, normalize, grads_x_input) -> (buf, shape)."},
+    {"pointing_game", mod_pointing_game, METH_VARARGS,
+     "pointing_game(relevance, mask, area_fraction, flags) -> (energy bytes, mask_relevance bytes)."},
+    {"perturbation_curves", mod_perturbation_curves, METH_VARARGS,
+     "perturbation_curves(model, images, relevance, targets, target_rank, baseline, mode, softmax, steps, "
+     "output_index, batch_size, blur_sigma) -> (scores, auc, fractions) as float32 bytes."},
     {NULL, NULL, 0, NULL},
 };
 
