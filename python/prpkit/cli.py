@@ -781,6 +781,8 @@ def cmd_evaluate(args) -> int:
             raise CLIError(f"--steps must be ≥ 1, got {args.steps}")
         if args.blur_sigma < 0:
             raise CLIError(f"--blur-sigma must be ≥ 0, got {args.blur_sigma}")
+        if args.softmax and args.target != "class":
+            raise CLIError("--softmax needs --target class (a softmax over prototypes is not a probability)")
     location, loc_mode = parse_location(args.location)
     if loc_mode == "all":
         raise CLIError("--location: evaluate takes max or H,W")

@@ -259,7 +259,15 @@ def test_cli_pointing_threshold_and_deletion(tmp_path, capsys, composite):
             assert len(rec["scores"]) == 9 and len(rec["fractions"]) == 9
             np.testing.assert_allclose(rec["scores"], s, rtol=1e-5, atol=1e-6)
             assert rec["auc"] == pytest.approx(a, rel=1e-5, abs=1e-6)
-            assert rec["scores"][0] == pytest.approx(rec["similarity"], rel=1e-4) if metric == "deletion" else True
+            if metric == "deletion":  # step 0 is the unperturbed image
+                assert rec["scores"][0] == pytest.approx(rec["similarity"], rel=1e-4)
+    # class target with softmax: the predicted class's probability
+    out = tmp_path / "cls.jsonl"
+    rc, _, err = run(["evaluate", SAMPLES[6], "--metric", "deletion", "--target", "class", "--softmax",
+                      "--steps", "4", "--top-k", "1", "--out", out, "--quiet"], capsys)
+    assert rc == 0, err
+    rec = json.loads(open(out).readline())
+    assert rec["target_index"] == [rec["predicted_class"]] and 0 < rec["scores"][0] <= 1
 
 
 def test_cli_evaluate_bad_inputs(tmp_path, capsys):
@@ -274,4 +282,6 @@ def test_cli_evaluate_bad_inputs(tmp_path, capsys):
     assert rc == 2 and "--steps" in err and not out.exists()
     rc, _, err = run(["evaluate", tmp_path / "nope.png", "--metric", "deletion", "--out", out], capsys)
     assert rc == 2 and "nope.png" in err and not out.exists()
+    rc, _, err = run(["evaluate", SAMPLES[0], "--metric", "deletion", "--softmax", "--out", out], capsys)
+    assert rc == 2 and "--softmax" in err and not out.exists()
     assert err.count("\n") == 1
