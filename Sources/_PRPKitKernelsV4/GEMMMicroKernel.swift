@@ -127,10 +127,14 @@ public enum ISAKernels {
                             if hi > lo { (out + lo).update(from: src + ix0 + lo, count: hi - lo) }
                             for q in hi..<seg { out[q] = 0 }
                         } else {
-                            for q in 0..<seg {
-                                let ix = (ox + q) * strideW + xOff
-                                out[q] = (ix >= 0 && ix < w) ? src[ix] : 0
-                            }
+                            // ix = base + q·strideW; valid (0 ≤ ix < w) for q in lo..<hi.
+                            let base = ox * strideW + xOff
+                            let lo = base >= 0 ? 0 : min(seg, (-base + strideW - 1) / strideW)
+                            let hi = base > w - 1 ? lo : max(lo, min(seg, (w - 1 - base) / strideW + 1))
+                            for q in 0..<lo { out[q] = 0 }
+                            var sp = src + (base + lo * strideW)
+                            for q in lo..<hi { out[q] = sp.pointee; sp += strideW }
+                            for q in hi..<seg { out[q] = 0 }
                         }
                     }
                     c += seg
