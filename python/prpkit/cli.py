@@ -463,7 +463,8 @@ def progress(done: int, total: int, enabled: bool, t0: float) -> None:
     sys.stderr.flush()
 
 
-def cmd_explain(args) -> int:
+def check_selection(args) -> None:
+    """Options shared by explain and evaluate: threads, prototype selection, batch size."""
     import prpkit
     if args.threads:
         prpkit.set_num_threads(args.threads)
@@ -476,6 +477,11 @@ def cmd_explain(args) -> int:
         raise CLIError(f"--top-k must be ≥ 1, got {args.top_k}")
     if args.batch_size < 1:
         raise CLIError(f"--batch-size must be ≥ 1, got {args.batch_size}")
+
+
+def cmd_explain(args) -> int:
+    import prpkit
+    check_selection(args)
     location, loc_mode = parse_location(args.location)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise CLIError(f"{args.out}: exists and is not a directory")
@@ -760,17 +766,7 @@ def find_masks(items, folder: str) -> dict[str, str]:
 def cmd_evaluate(args) -> int:
     import prpkit
     from . import metrics
-    if args.threads:
-        prpkit.set_num_threads(args.threads)
-    selectors = [args.prototypes is not None, args.top_k is not None, args.predicted_class]
-    if sum(selectors) > 1:
-        raise CLIError("choose one of --prototypes, --top-k, --predicted-class")
-    if not any(selectors):
-        args.top_k = 3
-    if args.top_k is not None and args.top_k < 1:
-        raise CLIError(f"--top-k must be ≥ 1, got {args.top_k}")
-    if args.batch_size < 1:
-        raise CLIError(f"--batch-size must be ≥ 1, got {args.batch_size}")
+    check_selection(args)
     if args.metric == "pointing":
         if (args.masks is None) == (args.mask_threshold is None):
             raise CLIError("--metric pointing needs exactly one of --masks DIR and --mask-threshold T")
