@@ -35,7 +35,10 @@ extension Kernels {
         let mr = ks.mr, nr = ks.nr, kcB = GEMMBlocking.kc, ncB = GEMMBlocking.nc
 
         let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
-        if conv2dTransposed(p: p, cog: cog, kernels: ks) {
+        // Only with a cached W^T packing: packing W^T per call (strided reads of every
+        // weight) costs more than the small-map path saves.
+        if let pw = packedWeights, pw.transposed, pw.matches(weight, groups: groups, transposed: true, kernels: ks),
+           conv2dTransposed(p: p, cog: cog, kernels: ks) {
             conv2dSmallMap(x, weight: weight, bias: bias, a, packedWeights: packedWeights,
                            ho: ho, wo: wo, pointwise: pointwise, kernels: ks, out: out)
             return out
@@ -112,6 +115,7 @@ extension Kernels {
 
     /// Whether `conv2d` on an input of shape `input` wants weights packed with
     /// `transposed: true` (see `PackedConvWeights`), for the current kernels and thread count.
+    /// Such a packing, passed as `packedWeights`, selects the small-map path.
     public static func conv2dPacksWeightsTransposed(input: [Int], weight: [Int], _ a: Conv2dAttributes) -> Bool {
         let (cig, kh, kw) = (weight[1], weight[2], weight[3])
         if cig == 1 && a.groups > 1 || cig * kh * kw == 0 { return false }
@@ -123,8 +127,8 @@ extension Kernels {
 
     /// Small output maps (p = Ho·Wo ≤ nr): per image and group, T (p × Cout/groups) =
     /// im2col^T · W^T with the output channels as the vector dimension, then T is transposed
-    /// into the output. W^T is the packed B operand (cached or packed here); the workers
-    /// split the output channels in whole nr strips.
+    /// into the output. W^T is the packed B operand (cached by the caller; packed here only
+    /// as a fallback); the workers split the output channels in whole nr strips.
     static func conv2dSmallMap(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes,
                                packedWeights: PackedConvWeights?, ho: Int, wo: Int, pointwise: Bool,
                                kernels ks: GEMMKernelSet, out: Tensor) {
