@@ -63,6 +63,44 @@ extension Kernels {
         let sParts = min(totalStrips, threads)
         let mParts = (threads > 1 && totalStrips < 4 * threads && mSlivers >= 2 * threads) ? threads : 1
 
+        if mParts > 1 {
+            // Few column strips: the workers split the output channels; each plane's packed
+            // im2col (all kc blocks) is made once, shared by all workers.
+            let nPadP = stripsPerPlane * nr
+            let bAll = ScratchPool.take(kDim * nPadP)
+            defer { bAll.free() }
+            let blocks = (kDim + kcB - 1) / kcB
+            for plane in 0..<(n * groups) {
+                let img = plane / groups, g = plane % groups
+                let xg = UnsafePointer(xp + (img * c + g * cig) * h * w)
+                Parallel.forEach(blocks) { blk in
+                    let pc = blk * kcB, kc = min(kcB, kDim - pc)
+                    if pointwise {
+                        ks.packB(xg + pc * h * w, h * w, 1, kc, p, bAll.pointer + pc * nPadP)
+                    } else {
+                        ks.packConvB(xg, h, w, kh, kw, a.stride.h, a.stride.w, a.padding.h, a.padding.w,
+                                     a.dilation.h, a.dilation.w, wo, pc, kc, 0, p, bAll.pointer + pc * nPadP)
+                    }
+                }
+                let wg = packedPointer + g * mPad * kDim
+                Parallel.forEach(mParts) { mpart in
+                    let r0 = mpart * mSlivers / mParts, r1 = (mpart + 1) * mSlivers / mParts
+                    let i0 = r0 * mr, mc = min(cog, r1 * mr) - i0
+                    if mc <= 0 { return }
+                    let cg = op + (img * co + g * cog + i0) * p
+                    let rowBias = bp.map { $0 + g * cog + i0 }
+                    var pc = 0
+                    while pc < kDim {
+                        let kc = min(kcB, kDim - pc)
+                        ks.macroKernel(mc, p, kc, wg + mPad * pc + i0 * kc, UnsafePointer(bAll.pointer + pc * nPadP),
+                                       cg, p, 1, pc > 0, pc == 0 ? rowBias : nil, nil)
+                        pc += kc
+                    }
+                }
+            }
+            return out
+        }
+
         Parallel.forEach(sParts * mParts) { job in
             let sp = job % sParts, mpart = job / sParts
             let r0 = mpart * mSlivers / mParts, r1 = (mpart + 1) * mSlivers / mParts
@@ -183,11 +221,17 @@ extension Kernels {
                     }
                     pc += kc
                 }
-                // T (p × ldt) → output channels g·cog + j0 ..< g·cog + j1.
-                let t = tBuf.pointer
-                for o in 0..<ldt {
-                    let dst = op + (img * co + g * cog + j0 + o) * p
-                    for j in 0..<p { dst[j] = t[j * ldt + o] }
+                // T (p × ldt) → output channels g·cog + j0 ..< g·cog + j1, 16 channels at a
+                // time (contiguous reads of T, 16 sequential output rows).
+                let t = tBuf.pointer, dst0 = op + (img * co + g * cog + j0) * p
+                var o0 = 0
+                while o0 < ldt {
+                    let ob = min(16, ldt - o0)
+                    for j in 0..<p {
+                        let src = t + j * ldt + o0, dst = dst0 + o0 * p + j
+                        for q in 0..<ob { dst[q * p] = src[q] }
+                    }
+                    o0 += 16
                 }
             }
         }
