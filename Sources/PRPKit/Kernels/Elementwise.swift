@@ -17,7 +17,13 @@ extension Kernels {
 
     /// max(0, x); NaN stays NaN, as torch.relu.
     public static func relu(_ x: Tensor, into: Tensor? = nil) -> Tensor {
-        map(x, into: into) { $0.isNaN ? $0 : ($0 > 0 ? $0 : 0) }
+        // A plain loop the compiler vectorises; Swift.max(v, 0) keeps NaN (0 > NaN is false).
+        let out = into ?? Tensor(uninitialized: x.shape)
+        let xp = x.data, op = out.data
+        Parallel.forRanges(x.count, minChunk: 1 << 16) { r in
+            for i in r { op[i] = Swift.max(xp[i], 0) }
+        }
+        return out
     }
 
     /// 1 / (1 + e^(−x)).
