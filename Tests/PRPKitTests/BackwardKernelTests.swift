@@ -65,8 +65,11 @@ final class BackwardKernelTests: XCTestCase {
 
     func testLinearInputGradient() throws {
         let w = try Tensor(shape: [6, 9], values: values(54, seed: 3))
-        try check("linear", inShape: [3, 9], forward: { Kernels.linear($0, weight: w, bias: nil) },
-                  vjp: { Kernels.linearInputGradient($0, weight: w) })
+        // 3 rows take the streaming path, 7 rows the packed GEMM.
+        for rows in [3, 7] {
+            try check("linear \(rows) rows", inShape: [rows, 9], forward: { Kernels.linear($0, weight: w, bias: nil) },
+                      vjp: { Kernels.linearInputGradient($0, weight: w) })
+        }
     }
 
     func testAvgPoolInputGradient() throws {
