@@ -23,6 +23,9 @@ public final class RelevancePropagator: @unchecked Sendable {
     let hookOwner: [String: Node]
     /// W⁺ and W⁻ of every z^B / CaBRNet-α1β0 layer, computed once per propagator.
     let signedWeights: [String: (plus: Tensor, minus: Tensor)]
+    /// The flipped, transposed kernel of the weight each stride-1 conv propagates through
+    /// (W⁺ for CaBRNet's α1β0, the rule's weight otherwise), computed once.
+    let flippedWeights: [String: Tensor]
 
     public init(graph: Graph, rules: RuleSet = RuleSet()) throws {
         self.graph = graph
@@ -47,6 +50,20 @@ public final class RelevancePropagator: @unchecked Sendable {
         modifiedParameters = modified
         hookOwner = owner
         signedWeights = signed
+        var flipped: [String: Tensor] = [:]
+        for node in graph.nodes {
+            guard case .conv2d(let a) = node.op, let w = graph.parameter(node, "weight"),
+                  Kernels.transposedAsForward(w, a) else { continue }
+            let rule = resolved[node.name] ?? nil
+            switch rule?.kind {
+            case .prpAlpha1Beta0?: flipped[node.name] = Kernels.flippedTransposedKernel(signed[node.name]!.plus)
+            case .zBeta?, .passThrough?, .stackedSum?, .prototypeSimilarity?: break
+            default:
+                let used = modified[node.name]?["weight"].flatMap { $0 } ?? w
+                flipped[node.name] = Kernels.flippedTransposedKernel(used)
+            }
+        }
+        flippedWeights = flipped
     }
 
     /// The forward pass and everything the backward passes reuse.

@@ -34,7 +34,8 @@ extension RelevancePropagator {
 
     func prpAlpha1Beta0Backward(_ node: Node, g: Tensor, input x: Tensor, cache: Alpha1Beta0Cache) -> Tensor {
         let n = Kernels.rowBroadcast(g, cache.denominator, divide: true)
-        let out = Kernels.rowBroadcast(layerInputGradient(node, n, weight: signedWeights[node.name]!.plus, input: x), cache.xPlus)
+        let out = Kernels.rowBroadcast(layerInputGradient(node, n, weight: signedWeights[node.name]!.plus, input: x,
+                                                          flipped: flippedWeights[node.name]), cache.xPlus)
         if let xm = cache.xMinus {
             Kernels.accumulate(out, Kernels.rowBroadcast(layerInputGradient(node, n, weight: signedWeights[node.name]!.minus, input: x), xm))
         }

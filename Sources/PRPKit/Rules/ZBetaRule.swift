@@ -96,10 +96,11 @@ extension RelevancePropagator {
         return Kernels.linear(x, weight: weight, bias: bias)
     }
 
-    /// Wᵀ·g for a conv2d or linear node (the VJP with respect to its input).
-    func layerInputGradient(_ node: Node, _ g: Tensor, weight: Tensor, input x: Tensor) -> Tensor {
+    /// Wᵀ·g for a conv2d or linear node (the VJP with respect to its input); `flipped` is
+    /// the cached flipped kernel of `weight`, if any.
+    func layerInputGradient(_ node: Node, _ g: Tensor, weight: Tensor, input x: Tensor, flipped: Tensor? = nil) -> Tensor {
         if case .conv2d(let a) = node.op {
-            return Kernels.conv2dInputGradient(g, weight: weight, a, inputSize: Pair2(x.shape[2], x.shape[3]))
+            return Kernels.conv2dInputGradient(g, weight: weight, a, inputSize: Pair2(x.shape[2], x.shape[3]), flipped: flipped)
         }
         return Kernels.linearInputGradient(g, weight: weight)
     }

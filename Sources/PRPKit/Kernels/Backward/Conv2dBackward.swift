@@ -8,8 +8,10 @@ extension Kernels {
     /// col2im adds each column entry into its input pixel (1×1 stride-1 unpadded
     /// convolutions skip col2im); output rows are processed in bands so the column buffer
     /// stays cache-sized.
+    /// `flipped`, when given, is `flippedTransposedKernel(weight)`, computed once by a caller
+    /// that propagates through the same layer many times.
     public static func conv2dInputGradient(_ g: Tensor, weight: Tensor, _ a: Conv2dAttributes,
-                                           inputSize: Pair2) -> Tensor {
+                                           inputSize: Pair2, flipped: Tensor? = nil) -> Tensor {
         let (b, co, ho, wo) = (g.shape[0], g.shape[1], g.shape[2], g.shape[3])
         let (cig, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3])
         let (h, w) = (inputSize.h, inputSize.w)
@@ -19,23 +21,11 @@ extension Kernels {
         // Stride 1, one group, kernel larger than 1×1: the transposed convolution is an
         // ordinary convolution of g with the flipped, transposed kernel, padded by
         // d·(k − 1) − p — the packed implicit-GEMM forward kernel, no column buffer.
-        if a.stride == Pair2(1, 1) && groups == 1 && (kh > 1 || kw > 1)
-            && a.padding.h <= a.dilation.h * (kh - 1) && a.padding.w <= a.dilation.w * (kw - 1) {
-            let flipped = Tensor(uninitialized: [ci, co, kh, kw])
-            let fp = flipped.data
-            for o in 0..<co {
-                for c in 0..<ci {
-                    for ky in 0..<kh {
-                        for kx in 0..<kw {
-                            fp[((c * co + o) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)] = wp[((o * cig + c) * kh + ky) * kw + kx]
-                        }
-                    }
-                }
-            }
+        if transposedAsForward(weight, a) {
             let t = Conv2dAttributes(stride: Pair2(1, 1),
                                      padding: Pair2(a.dilation.h * (kh - 1) - a.padding.h, a.dilation.w * (kw - 1) - a.padding.w),
                                      dilation: a.dilation, groups: 1)
-            return conv2d(g, weight: flipped, bias: nil, t)
+            return conv2d(g, weight: flipped ?? flippedTransposedKernel(weight), bias: nil, t)
         }
         let out = Tensor(zeros: [b, ci, h, w])
         let op = out.data
@@ -103,6 +93,32 @@ extension Kernels {
 
     /// Adds column entries (channel, ky, kx) × (output pixel) into the input planes.
     /// Channels run in parallel: each writes its own plane.
+    /// Whether `conv2dInputGradient` runs as a forward convolution with the flipped kernel.
+    public static func transposedAsForward(_ weight: Tensor, _ a: Conv2dAttributes) -> Bool {
+        let (kh, kw) = (weight.shape[2], weight.shape[3])
+        return a.stride == Pair2(1, 1) && a.groups == 1 && (kh > 1 || kw > 1)
+            && a.padding.h <= a.dilation.h * (kh - 1) && a.padding.w <= a.dilation.w * (kw - 1)
+    }
+
+    /// W'[c, o, kh−1−y, kw−1−x] = W[o, c, y, x]: (Cout, Cin, kH, kW) → (Cin, Cout, kH, kW).
+    public static func flippedTransposedKernel(_ w: Tensor) -> Tensor {
+        let (co, ci, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        let flipped = Tensor(uninitialized: [ci, co, kh, kw])
+        let fp = flipped.data, wp = w.data
+        Parallel.forRanges(co) { outs in
+            for o in outs {
+                for c in 0..<ci {
+                    for ky in 0..<kh {
+                        for kx in 0..<kw {
+                            fp[((c * co + o) * kh + (kh - 1 - ky)) * kw + (kw - 1 - kx)] = wp[((o * ci + c) * kh + ky) * kw + kx]
+                        }
+                    }
+                }
+            }
+        }
+        return flipped
+    }
+
     /// `n` is the row stride of `columns` (≥ rows·wo when several signals share a GEMM).
     static func col2im(_ columns: UnsafeMutablePointer<Float>, n: Int, firstRow y0: Int, rows: Int, wo: Int,
                        channels: Int, kh: Int, kw: Int, _ a: Conv2dAttributes, h: Int, w: Int,
