@@ -26,6 +26,8 @@ public final class RelevancePropagator: @unchecked Sendable {
     /// The flipped, transposed kernel of the weight each stride-1 conv propagates through
     /// (W⁺ for CaBRNet's α1β0, the rule's weight otherwise), computed once.
     let flippedWeights: [String: Tensor]
+    /// Packings of the rule-specific weights above, made once on first use.
+    let packedWeights = PackedConvWeightCache()
 
     public init(graph: Graph, rules: RuleSet = RuleSet()) throws {
         self.graph = graph
@@ -64,6 +66,11 @@ public final class RelevancePropagator: @unchecked Sendable {
             }
         }
         flippedWeights = flipped
+    }
+
+    /// Whether `node` is an IdentityRule node owning the input hook of every input.
+    func replacesOwnInputs(_ node: Node, _ rule: Rule) -> Bool {
+        rule.kind == .identity && node.inputs.allSatisfy { hookOwner[$0]?.name == node.name }
     }
 
     /// The forward pass and everything the backward passes reuse.
@@ -118,7 +125,7 @@ public final class RelevancePropagator: @unchecked Sendable {
             case .prototypeSimilarity: caches[node.name] = .similarity(prototypeSimilarityPrepare(node, rule: rule, input: x[0]))
             default: break
             }
-            guard rule.hooksTensors else { continue }
+            guard rule.hooksTensors, !replacesOwnInputs(node, rule) else { continue }
             let z: Tensor
             if let params = modifiedParameters[node.name] {
                 z = graph.evaluate(node, node.inputs.map { acts[$0]! }, overrides: params)
@@ -163,15 +170,19 @@ public final class RelevancePropagator: @unchecked Sendable {
             let rule = rules[node.name] ?? nil
             if let rule, rule.hooksTensors {
                 remembered[node.name] = g
-                g = Kernels.rowBroadcast(g, state.denominators[node.name]!, divide: true)
+                // An IdentityRule node that owns every input hook replaces the signal there:
+                // its division and VJP would be discarded, so neither is computed.
+                if !replacesOwnInputs(node, rule) {
+                    g = Kernels.rowBroadcast(g, state.denominators[node.name]!, divide: true)
+                }
             }
             let inputs = node.inputs.map { state.activations[$0]! }
             let contributions: [Tensor?]
             switch (rule?.kind, state.ruleCaches[node.name]) {
             case (.passThrough?, _):
                 contributions = [g]
-            case (.identity?, _) where node.inputs.allSatisfy({ hookOwner[$0]?.name == node.name }):
-                // Every input hook will replace the signal by the remembered one: skip the VJP.
+            case (.identity?, _) where replacesOwnInputs(node, rule!):
+                // Every input hook will replace the signal by the remembered one.
                 contributions = node.inputs.map { _ in g }
             case (.zBeta?, .zBeta(let cache)?):
                 contributions = [zBetaBackward(node, rule: rule!, g: g, input: inputs[0], cache: cache)]

@@ -16,8 +16,7 @@ extension RelevancePropagator {
         func spatial(_ t: Tensor) -> Pair2 { Pair2(t.shape[2], t.shape[3]) }
         switch node.op {
         case .conv2d(let a):
-            return [Kernels.conv2dInputGradient(g, weight: parameter("weight")!, a, inputSize: spatial(x[0]),
-                                                flipped: flippedWeights[node.name])]
+            return [layerInputGradient(node, g, weight: parameter("weight")!, input: x[0], flipped: flippedWeights[node.name])]
         case .linear:
             return [Kernels.linearInputGradient(g, weight: parameter("weight")!)]
         case .maxPool2d:

@@ -20,7 +20,8 @@ extension RelevancePropagator {
         let bPlus = rule.setBiasToZero ? nil : graph.parameter(node, "bias").map { t in Kernels.map(t) { max($0, 0) } }
         let hasNegative = x.buffer.contains { $0 < 0 }
         let xPlus = hasNegative ? Kernels.map(x) { max($0, 0) } : x
-        var z = layerForward(node, xPlus, weight: signedWeights[node.name]!.plus, bias: bPlus)
+        var z = layerForward(node, xPlus, weight: signedWeights[node.name]!.plus, bias: bPlus,
+                             cacheKey: node.name + "\u{2}W+")
         var xMinus: Tensor? = nil
         if hasNegative {
             let xm = Kernels.map(x) { min($0, 0) }

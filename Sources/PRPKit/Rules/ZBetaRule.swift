@@ -90,16 +90,38 @@ extension RelevancePropagator {
         return out
     }
 
-    /// f(x; W, b) for a conv2d or linear node with the given parameters.
-    func layerForward(_ node: Node, _ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-        if case .conv2d(let a) = node.op { return Kernels.conv2d(x, weight: weight, bias: bias, a) }
+    /// f(x; W, b) for a conv2d or linear node with the given parameters. `cacheKey` names
+    /// a weight that stays the same for the propagator's lifetime (W⁺, a flipped kernel):
+    /// its packing is then made once, in this propagator's cache (rules differ between
+    /// propagators of one graph, so the graph's own cache is not used).
+    func layerForward(_ node: Node, _ x: Tensor, weight: Tensor, bias: Tensor?, cacheKey: String? = nil) -> Tensor {
+        if case .conv2d(let a) = node.op { return cachedConv(x, weight: weight, bias: bias, a, cacheKey: cacheKey) }
         return Kernels.linear(x, weight: weight, bias: bias)
+    }
+
+    /// conv2d with the packing of `weight` cached under `cacheKey` (unique per weight).
+    func cachedConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes, cacheKey: String?) -> Tensor {
+        var packed: PackedConvWeights? = nil
+        if let key = cacheKey, weight.shape[1] * weight.shape[2] * weight.shape[3] > 0,
+           !(weight.shape[1] == 1 && a.groups > 1) {
+            let transposed = Kernels.conv2dPacksWeightsTransposed(input: x.shape, weight: weight.shape, a)
+            packed = packedWeights.packed(key, weight: weight, groups: a.groups, transposed: transposed)
+        }
+        return Kernels.conv2d(x, weight: weight, bias: bias, a, packedWeights: packed)
     }
 
     /// Wᵀ·g for a conv2d or linear node (the VJP with respect to its input); `flipped` is
     /// the cached flipped kernel of `weight`, if any.
     func layerInputGradient(_ node: Node, _ g: Tensor, weight: Tensor, input x: Tensor, flipped: Tensor? = nil) -> Tensor {
         if case .conv2d(let a) = node.op {
+            if let flipped, Kernels.transposedAsForward(weight, a) {
+                // The flipped kernel is cached per node, so is its packing.
+                let (kh, kw) = (weight.shape[2], weight.shape[3])
+                let t = Conv2dAttributes(stride: Pair2(1, 1),
+                                         padding: Pair2(a.dilation.h * (kh - 1) - a.padding.h, a.dilation.w * (kw - 1) - a.padding.w),
+                                         dilation: a.dilation, groups: 1)
+                return cachedConv(g, weight: flipped, bias: nil, t, cacheKey: node.name + "\u{2}flipped")
+            }
             return Kernels.conv2dInputGradient(g, weight: weight, a, inputSize: Pair2(x.shape[2], x.shape[3]), flipped: flipped)
         }
         return Kernels.linearInputGradient(g, weight: weight)
