@@ -479,17 +479,13 @@ def check_selection(args) -> None:
         raise CLIError(f"--batch-size must be ≥ 1, got {args.batch_size}")
 
 
-def cmd_explain(args) -> int:
-    import prpkit
-    check_selection(args)
-    location, loc_mode = parse_location(args.location)
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise CLIError(f"{args.out}: exists and is not a directory")
-
+def load_run(args, command: str, location, loc_mode):
+    """What explain and evaluate share: the model and its metadata, the input
+    normalisation, the PRP composite, the explicit prototype ids (validated)."""
     path, model = load_model(args.model)
     meta = load_metadata(path)
     if len(model.inputs) != 1 or len(model.inputs[0][1]) != 4:
-        raise CLIError(f"{path}: explain needs a model with one image input (N, C, H, W), "
+        raise CLIError(f"{path}: {command} needs a model with one image input (N, C, H, W), "
                        f"it has {model.inputs}")
     in_shape = tuple(model.inputs[0][1][1:])
     c = in_shape[0]
@@ -505,6 +501,7 @@ def cmd_explain(args) -> int:
     lower, upper = zbeta_bounds(mean, std)
     comp = build_composite(model, lower, upper)
     n_protos, sh, sw = comp.outputs[0][1][1:]
+    ids: list[int] = []
     if args.prototypes is not None:
         try:
             ids = [int(v) for v in args.prototypes.split(",") if v.strip() != ""]
@@ -515,6 +512,17 @@ def cmd_explain(args) -> int:
             raise CLIError(f"--prototypes: ids must be in 0..{n_protos - 1}, got {args.prototypes!r}")
     if loc_mode == "at" and not (0 <= location[0] < sh and 0 <= location[1] < sw):
         raise CLIError(f"--location {args.location}: outside the {sh}×{sw} similarity map")
+    return path, model, meta, in_shape, mean, std, comp, ids, n_protos, sh, sw
+
+
+def cmd_explain(args) -> int:
+    import prpkit
+    check_selection(args)
+    location, loc_mode = parse_location(args.location)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise CLIError(f"{args.out}: exists and is not a directory")
+
+    path, model, meta, in_shape, mean, std, comp, ids, n_protos, sh, sw = load_run(args, "explain", location, loc_mode)
     proto_class = prototype_classes(model, path, meta)
     if args.predicted_class and proto_class is None:
         raise CLIError("--predicted-class: the prototype → class map is unknown (no metadata, no last layer)")
@@ -788,35 +796,8 @@ def cmd_evaluate(args) -> int:
     if os.path.isdir(args.out):
         raise CLIError(f"{args.out}: is a directory; give a .jsonl file path")
 
-    path, model = load_model(args.model)
-    meta = load_metadata(path)
-    if len(model.inputs) != 1 or len(model.inputs[0][1]) != 4:
-        raise CLIError(f"{path}: evaluate needs a model with one image input (N, C, H, W), it has {model.inputs}")
-    in_shape = tuple(model.inputs[0][1][1:])
+    path, model, meta, in_shape, mean, std, comp, ids, n_protos, sh, sw = load_run(args, "evaluate", location, loc_mode)
     c, ih, iw = in_shape
-    mean = parse_floats(args.mean, "--mean") if args.mean else list(meta.get("mean", IMAGENET_MEAN))
-    std = parse_floats(args.std, "--std") if args.std else list(meta.get("std", IMAGENET_STD))
-    for what, v in (("--mean", mean), ("--std", std)):
-        if len(v) == 1:
-            v *= c
-        if len(v) != c:
-            raise CLIError(f"{what}: {len(v)} values for a {c}-channel model")
-    if any(s <= 0 for s in std):
-        raise CLIError("--std: values must be > 0")
-    lower, upper = zbeta_bounds(mean, std)
-    comp = build_composite(model, lower, upper)
-    n_protos, sh, sw = comp.outputs[0][1][1:]
-    ids: list[int] = []
-    if args.prototypes is not None:
-        try:
-            ids = [int(v) for v in args.prototypes.split(",") if v.strip() != ""]
-        except ValueError:
-            raise CLIError(f"--prototypes: expected comma-separated ids, got {args.prototypes!r}") from None
-        bad = [i for i in ids if not 0 <= i < n_protos]
-        if not ids or bad:
-            raise CLIError(f"--prototypes: ids must be in 0..{n_protos - 1}, got {args.prototypes!r}")
-    if loc_mode == "at" and not (0 <= location[0] < sh and 0 <= location[1] < sw):
-        raise CLIError(f"--location {args.location}: outside the {sh}×{sw} similarity map")
     proto_class = prototype_classes(model, path, meta)
     if args.predicted_class and proto_class is None:
         raise CLIError("--predicted-class: the prototype → class map is unknown (no metadata, no last layer)")
