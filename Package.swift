@@ -62,7 +62,9 @@ let package = Package(
         .testTarget(
             name: "PRPKitTests",
             dependencies: ["PRPKit"],
-            path: "Tests/PRPKitTests"
+            path: "Tests/PRPKitTests",
+            // Read through #filePath by the tests, not bundled as resources.
+            exclude: ["Fixtures"]
         ),
     ],
     // Kernels share raw pointers across worker threads by design (each chunk writes

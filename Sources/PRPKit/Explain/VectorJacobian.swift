@@ -15,7 +15,7 @@ extension RelevancePropagator {
         let rows = g.shape[0]
         func spatial(_ t: Tensor) -> Pair2 { Pair2(t.shape[2], t.shape[3]) }
         switch node.op {
-        case .conv2d(let a):
+        case .conv2d:
             return [layerInputGradient(node, g, weight: parameter("weight")!, input: x[0], flipped: flippedWeights[node.name])]
         case .linear:
             return [Kernels.linearInputGradient(g, weight: parameter("weight")!)]
