@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 python3 -m pip install -q ./python
-rm -rf out/heatmaps
+rm -rf out/heatmaps && mkdir -p out
 echo "== prpkit explain (bundled model and samples)"
 prpkit explain --out out/heatmaps --top-k 3
 head -n 2 out/heatmaps/records.jsonl
