@@ -515,6 +515,23 @@ def load_run(args, command: str, location, loc_mode):
     return path, model, meta, in_shape, mean, std, comp, ids, n_protos, sh, sw
 
 
+def group_by_prototypes(args, ids, max_sim, proto_class, predicted, n_protos) -> dict:
+    """The prototypes to explain for each image of a batch (explicit ids, top-k by
+    similarity — stable: ties keep the lower id — or the predicted class's), grouped so
+    that images sharing a selection run as one batched PRP call: {prototypes: [rows]}."""
+    groups: dict[tuple, list[int]] = {}
+    for i in range(len(max_sim)):
+        if args.prototypes is not None:
+            ps = tuple(ids)
+        elif args.top_k is not None:
+            order = np.argsort(-max_sim[i], kind="stable")[:min(args.top_k, n_protos)]
+            ps = tuple(int(p) for p in order)
+        else:
+            ps = tuple(p for p, cl in enumerate(proto_class) if cl == int(predicted[i]))
+        groups.setdefault(ps, []).append(i)
+    return groups
+
+
 def cmd_explain(args) -> int:
     import prpkit
     check_selection(args)
@@ -556,18 +573,7 @@ def cmd_explain(args) -> int:
             predicted = logits.argmax(1) if logits.ndim == 2 else np.full(len(batch), -1)
             max_sim = sim_maps.reshape(len(batch), n_protos, -1).max(2)
             # prototypes per image, grouped so that images with the same set share a call
-            chosen = []
-            for i in range(len(batch)):
-                if args.prototypes is not None:
-                    chosen.append(tuple(ids))
-                elif args.top_k is not None:  # stable: ties keep the lower id first
-                    order = np.argsort(-max_sim[i], kind="stable")[:min(args.top_k, n_protos)]
-                    chosen.append(tuple(int(p) for p in order))
-                else:
-                    chosen.append(tuple(p for p, cl in enumerate(proto_class) if cl == int(predicted[i])))
-            groups: dict[tuple, list[int]] = {}
-            for i, ps in enumerate(chosen):
-                groups.setdefault(ps, []).append(i)
+            groups = group_by_prototypes(args, ids, max_sim, proto_class, predicted, n_protos)
             for ps, rows in groups.items():
                 if not ps:
                     continue
@@ -825,18 +831,7 @@ def cmd_evaluate(args) -> int:
                 sim_maps = np.asarray(comp(x))
                 predicted = logits.argmax(1) if logits.ndim == 2 else np.full(len(batch), -1)
                 max_sim = sim_maps.reshape(len(batch), n_protos, -1).max(2)
-                chosen = []
-                for i in range(len(batch)):
-                    if args.prototypes is not None:
-                        chosen.append(tuple(ids))
-                    elif args.top_k is not None:
-                        order = np.argsort(-max_sim[i], kind="stable")[:min(args.top_k, n_protos)]
-                        chosen.append(tuple(int(p) for p in order))
-                    else:
-                        chosen.append(tuple(p for p, cl in enumerate(proto_class) if cl == int(predicted[i])))
-                groups: dict[tuple, list[int]] = {}
-                for i, ps in enumerate(chosen):
-                    groups.setdefault(ps, []).append(i)
+                groups = group_by_prototypes(args, ids, max_sim, proto_class, predicted, n_protos)
                 for ps, rows in groups.items():
                     if not ps:
                         continue
