@@ -451,12 +451,12 @@ def parse_location(text: str):
     return (h, w), "at"
 
 
-def progress(done: int, total: int, enabled: bool, t0: float) -> None:
+def progress(done: int, total: int, enabled: bool, t0: float, label: str = "explain") -> None:
     if not enabled:
         return
     width = 30
     fill = int(width * done / max(total, 1))
-    sys.stderr.write(f"\rexplain [{'#' * fill}{'.' * (width - fill)}] {done}/{total} images "
+    sys.stderr.write(f"\r{label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} images "
                      f"{time.perf_counter() - t0:.1f}s")
     if done >= total:
         sys.stderr.write("\n")
@@ -895,7 +895,7 @@ def cmd_evaluate(args) -> int:
                         rec["timings_ms"] = {"metric": round(per_pair, 3)}
                         out.write(json.dumps(rec) + "\n")
                         n_records += 1
-                progress(min(b0 + args.batch_size, len(items)), len(items), show_progress, t_start)
+                progress(min(b0 + args.batch_size, len(items)), len(items), show_progress, t_start, "evaluate")
         os.replace(tmp, args.out)
     except BaseException:
         if os.path.exists(tmp):
