@@ -908,6 +908,20 @@ def cmd_evaluate(args) -> int:
 
 # ----------------------------------------------------------------------------- entry point
 
+def add_prototype_selection(p) -> None:
+    """--prototypes | --top-k | --predicted-class (explain and evaluate)."""
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--prototypes", help="comma-separated prototype ids")
+    g.add_argument("--top-k", type=int, help="the K most activated prototypes of each image (default: 3)")
+    g.add_argument("--predicted-class", action="store_true", help="the prototypes of the predicted class")
+
+
+def add_run_options(p) -> None:
+    """--threads and --quiet (explain and evaluate)."""
+    p.add_argument("--threads", type=int, default=0, help="native worker threads (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="prpkit", description="PRP heatmaps for prototype classifiers, natively.")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
@@ -926,10 +940,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "((C,H,W) or (N,C,H,W), already normalised); default: the bundled samples")
     p.add_argument("--model", help="prpkit model file (default: the bundled digits ProtoPNet)")
     p.add_argument("--out", required=True, help="output folder (created; files of the same name are replaced)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--prototypes", help="comma-separated prototype ids")
-    g.add_argument("--top-k", type=int, help="the K most activated prototypes of each image (default: 3)")
-    g.add_argument("--predicted-class", action="store_true", help="the prototypes of the predicted class")
+    add_prototype_selection(p)
     p.add_argument("--location", default="max",
                    help="max (the most similar location), H,W (one location), or all (every location with "
                         "similarity ≥ --threshold, summed); default max")
@@ -943,8 +954,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=int, default=0, help="overlay upscaling factor (default: to ~256 px)")
     p.add_argument("--gaussian-sigma", type=float, default=None,
                    help="blur of the heatmap (CaBRNet's gaussian_ksize; default 5 scaled to the input: 5·H/224)")
-    p.add_argument("--threads", type=int, default=0, help="native worker threads (default: all cores)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_run_options(p)
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("evaluate", help="relevance metrics: pointing game, deletion / insertion curves",
@@ -971,10 +981,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="curve score: the prototype's similarity at the explained location (default) or the "
                         "predicted class's logit")
     p.add_argument("--softmax", action="store_true", help="score the softmax of the output instead (with --target class)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--prototypes", help="comma-separated prototype ids")
-    g.add_argument("--top-k", type=int, help="the K most activated prototypes of each image (default: 3)")
-    g.add_argument("--predicted-class", action="store_true", help="the prototypes of the predicted class")
+    add_prototype_selection(p)
     p.add_argument("--location", default="max", help="max (default) or H,W")
     p.add_argument("--mean", help="per-channel normalisation mean (default: the model's metadata)")
     p.add_argument("--std", help="per-channel normalisation std (default: the model's metadata)")
@@ -982,8 +989,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="heatmap blur (CaBRNet's gaussian_ksize; default 5·H/224)")
     p.add_argument("--batch-size", type=int, default=16, help="images per batch")
     p.add_argument("--forward-batch", type=int, default=64, help="perturbed images per forward pass (default 64)")
-    p.add_argument("--threads", type=int, default=0, help="native worker threads (default: all cores)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_run_options(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("convert", help="a torch / CaBRNet model to a prpkit model file",
