@@ -24,7 +24,8 @@ __all__ = ["prp", "prp_batch", "prp_relevance", "post_process"]
 _POLARITY = {None: 0, "positive": 1, "negative": 2, "absolute": 3}
 _LOCATION_MAX, _LOCATION_AT, _LOCATION_THRESHOLD = 0, 1, 2
 
-# torch module → (key, explainer): conversions are reused while weights and rules stay the same.
+# model → (key, explainer, source): a torch module's conversion is reused while its weights
+# and rules stay the same; a prpkit Model's composite while the stability factor does.
 _CACHE: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
 
 
@@ -35,9 +36,16 @@ def _explainer_for(model: Any, stability_factor: float, example) -> "_core.Expla
     if isinstance(model, CompositeModel):
         return model._explainer
     if isinstance(model, Model):
-        return composite(model, set_bias_to_zero=True, stability_factor=stability_factor, use_zbeta=True,
-                         zbeta_lower_bound=_DEFAULT_LOWER, zbeta_upper_bound=_DEFAULT_UPPER,
-                         similarity_head=True)._explainer
+        # A Model is immutable: its composite (BN folding, W⁺/W⁻, kernel packings) is built
+        # once per stability factor, not on every call.
+        cached = _CACHE.get(model)
+        if cached and cached[0] == float(stability_factor):
+            return cached[1]
+        explainer = composite(model, set_bias_to_zero=True, stability_factor=stability_factor, use_zbeta=True,
+                              zbeta_lower_bound=_DEFAULT_LOWER, zbeta_upper_bound=_DEFAULT_UPPER,
+                              similarity_head=True)._explainer
+        _CACHE[model] = (float(stability_factor), explainer, None)
+        return explainer
     torch = _torch()
     if torch is None or not isinstance(model, torch.nn.Module):
         raise TypeError(f"prp expects a prpkit.Model, a prpkit composite or a torch.nn.Module, got "
