@@ -34,6 +34,7 @@ if _core is not None:
     )
     from ._convert import from_torch
     from ._export import UnsupportedOperation
+    from ._torch_cache import TrainingModeWarning
     from ._model import Model, load, save
     from ._lrp import LRP
     from . import rules, prp_utils
@@ -66,5 +67,5 @@ __all__ = [
     "prp_relevance", "post_process",
     "version", "set_num_threads", "get_num_threads",
     "PRPKitError", "InvalidArgumentError", "InvalidModelError", "BufferTooSmallError",
-    "UnsupportedError", "PRPKitIOError", "InternalError", "UnsupportedOperation",
+    "UnsupportedError", "PRPKitIOError", "InternalError", "UnsupportedOperation", "TrainingModeWarning",
 ]

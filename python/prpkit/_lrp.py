@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _core
+from . import _core, _torch_cache
 from ._model import Model, _as_input, _is_tensor, _torch
 
 __all__ = ["LRP"]
@@ -61,33 +61,27 @@ def _targets(target: Any, n: int, out_dims: Sequence[int]) -> np.ndarray:
     return np.array([row] * n, dtype=np.int64).reshape(n, rank)
 
 
+def convert_with_rules(module, examples: tuple) -> tuple[Model, dict]:
+    """A torch module → (prpkit Model, its rules JSON), traced with `examples`."""
+    from . import _export
+    from ._convert import _model_bytes
+    traced_with = examples if len(examples) > 1 else examples[0]
+    graph, params, rules = _export.graph_from_torch(module, traced_with, rules=True)
+    core = _core.load_from_memory(_model_bytes(graph, params))
+    return Model(core, json.dumps(graph, separators=(",", ":"))), rules
+
+
 class _TorchSource:
-    """A torch module converted on demand, cached until its weights or rules change."""
+    """A torch module, converted on demand through the shared conversion cache
+    (`prpkit._torch_cache`: rebuilt whenever a weight, buffer, submodule or rule changes)."""
 
     def __init__(self, module) -> None:
         self.module = module
-        self.key = None
-        self.model: Model | None = None
-        self.rules: dict = {}
-
-    def fingerprint(self):
-        tensors = tuple((id(t), t._version) for t in self.module.state_dict(keep_vars=True).values())
-        rules = tuple((name, repr(getattr(m, "rule", None)), id(getattr(m, "rule", None)))
-                      for name, m in self.module.named_modules())
-        return tensors, rules
 
     def get(self, example) -> tuple[Model, dict]:
-        from . import _export
-        from ._convert import _model_bytes
         examples = tuple(example) if isinstance(example, (tuple, list)) else (example,)
-        key = (self.fingerprint(), tuple(tuple(e.shape[1:]) for e in examples))
-        if key != self.key:
-            traced_with = examples if len(examples) > 1 else examples[0]
-            graph, params, rules = _export.graph_from_torch(self.module, traced_with, rules=True)
-            core = _core.load_from_memory(_model_bytes(graph, params))
-            self.model = Model(core, json.dumps(graph, separators=(",", ":")))
-            self.rules, self.key = rules, key
-        return self.model, self.rules
+        purpose = ("lrp", tuple(tuple(e.shape[1:]) for e in examples))
+        return _torch_cache.cached(self.module, purpose, lambda: convert_with_rules(self.module, examples))
 
 
 class LRP:
@@ -120,7 +114,7 @@ class LRP:
             self._model = None
         self._explicit = {name: _rule_json(r, name) for name, r in (rules or {}).items()}
         self._explainer = None
-        self._explainer_key = None
+        self._explainer_model = None  # the Model the explainer was built on (held: ids get reused)
 
     @property
     def model(self):
@@ -130,16 +124,15 @@ class LRP:
     def _get_explainer(self, example):
         if self._source is not None:
             model, rules = self._source.get(example)
-            key = id(model)
             config = {"rules": {"by_node": {**rules.get("by_node", {}), **self._explicit}}}
         else:
-            model, key = self._model, id(self._model)
+            model = self._model
             config = json.loads(json.dumps(self._config))
             if self._explicit:
                 config.setdefault("rules", {}).setdefault("by_node", {}).update(self._explicit)
-        if key != self._explainer_key:
+        if model is not self._explainer_model:
             self._explainer = _core.Explainer(model._core, json.dumps(config))
-            self._explainer_key = key
+            self._explainer_model = model
         return self._explainer
 
     def rules(self, example_input: Any = None) -> dict:
@@ -176,6 +169,8 @@ class LRP:
         bufs = [_as_input(x, i) for i, x in enumerate(items)]
         to_torch = any(_is_tensor(x) for x in items)
         example = tuple(x if _is_tensor(x) else _torch_example(x) for x in items)
+        if self._source is not None:
+            _torch_cache.warn_if_training(self._source.module, "prpkit.LRP")
         explainer = self._get_explainer(example if self._source else None)
         n = memoryview(bufs[0]).shape[0]
         out_dims = explainer.output_shapes(bufs)[0][1:]

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _core
+from . import _core, _torch_cache
 from ._composite import _DEFAULT_LOWER, _DEFAULT_UPPER, CompositeModel, composite
 from ._model import Model, _as_input, _is_tensor, _torch
 
@@ -24,8 +24,8 @@ __all__ = ["prp", "prp_batch", "prp_relevance", "post_process"]
 _POLARITY = {None: 0, "positive": 1, "negative": 2, "absolute": 3}
 _LOCATION_MAX, _LOCATION_AT, _LOCATION_THRESHOLD = 0, 1, 2
 
-# model → (key, explainer, source): a torch module's conversion is reused while its weights
-# and rules stay the same; a prpkit Model's composite while the stability factor does.
+# prpkit Model → (stability factor, explainer): a Model is immutable, so its composite is
+# reused while the stability factor stays the same. Torch modules: `_torch_cache`.
 _CACHE: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
 
 
@@ -44,31 +44,27 @@ def _explainer_for(model: Any, stability_factor: float, example) -> "_core.Expla
         explainer = composite(model, set_bias_to_zero=True, stability_factor=stability_factor, use_zbeta=True,
                               zbeta_lower_bound=_DEFAULT_LOWER, zbeta_upper_bound=_DEFAULT_UPPER,
                               similarity_head=True)._explainer
-        _CACHE[model] = (float(stability_factor), explainer, None)
+        _CACHE[model] = (float(stability_factor), explainer)
         return explainer
     torch = _torch()
     if torch is None or not isinstance(model, torch.nn.Module):
         raise TypeError(f"prp expects a prpkit.Model, a prpkit composite or a torch.nn.Module, got "
                         f"{type(model).__module__}.{type(model).__qualname__}")
-    from ._lrp import _TorchSource
     ready = hasattr(model, "lrp_ready")
-    cached = _CACHE.get(model)
-    source = cached[2] if cached else _TorchSource(model)
-    key = (source.fingerprint(), tuple(example.shape[1:]), ready, None if ready else float(stability_factor))
-    # `source.get` caches on its own key; the conversion below is redone only when this key changes.
-    if cached and cached[0] == key:
-        return cached[1]
-    if ready:  # CaBRNet's own composite: its modules carry the rules
-        prp_model, rules = source.get(example)
-        explainer = _core.Explainer(prp_model._core, json.dumps({"rules": rules}))
-    else:
+    purpose = ("prp", tuple(example.shape[1:]), ready, None if ready else float(stability_factor))
+
+    def build():
+        if ready:  # CaBRNet's own composite: its modules carry the rules
+            from ._lrp import convert_with_rules
+            prp_model, rules = convert_with_rules(model, (example,))
+            return _core.Explainer(prp_model._core, json.dumps({"rules": rules}))
         from ._convert import from_torch
-        explainer = composite(from_torch(model, example), set_bias_to_zero=True,
-                              stability_factor=stability_factor, use_zbeta=True,
-                              zbeta_lower_bound=_DEFAULT_LOWER, zbeta_upper_bound=_DEFAULT_UPPER,
-                              similarity_head=True)._explainer
-    _CACHE[model] = (key, explainer, source)
-    return explainer
+        return composite(from_torch(model, example), set_bias_to_zero=True,
+                         stability_factor=stability_factor, use_zbeta=True,
+                         zbeta_lower_bound=_DEFAULT_LOWER, zbeta_upper_bound=_DEFAULT_UPPER,
+                         similarity_head=True)._explainer
+
+    return _torch_cache.cached(model, purpose, build)
 
 
 def _batched_image(img_tensor: Any) -> np.ndarray:
@@ -155,6 +151,10 @@ def prp(model: Any, img: Any, img_tensor: Any, proto_idx: int, device: Any = "cp
     Returns:
         float32 array (img.height, img.width).
     """
+    n = _batched_image(img_tensor).shape[0]
+    if n != 1:
+        raise ValueError(f"prp() explains one image (as CaBRNet's, which raises 'Gradient operations only support "
+                         f"single images'); img_tensor holds a batch of {n}: use prpkit.prp_batch for several images")
     rel, _ = prp_relevance(model, img_tensor, [proto_idx], location, stability_factor, similarity_threshold)
     return post_process(rel[0, 0], img=img, img_tensor=img_tensor, polarity=polarity,
                         gaussian_ksize=gaussian_ksize, normalize=normalize, grads_x_input=grads_x_input)
