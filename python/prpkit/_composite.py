@@ -18,11 +18,12 @@ _DEFAULT_UPPER = max((1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.2
 
 
 def as_prpkit_model(model: Any, example_input: Any = None) -> Model:
-    """A prpkit Model for a prpkit Model or a torch module (converted with from_torch)."""
+    """A prpkit Model for a prpkit Model or a torch module (converted with from_torch, up
+    to the similarity map for prototype classifiers prpkit cannot convert whole)."""
     if isinstance(model, Model):
         return model
     from ._convert import from_torch
-    return from_torch(model, example_input)
+    return from_torch(model, example_input, similarity_head=True)
 
 
 class CompositeModel(Model):

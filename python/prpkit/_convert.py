@@ -34,7 +34,7 @@ def _model_bytes(graph: dict, params: dict) -> bytes:
     return _safetensors.save_bytes(params, metadata)
 
 
-def from_torch(module, example_input: Any = None) -> Model:
+def from_torch(module, example_input: Any = None, *, similarity_head: bool = False) -> Model:
     """Converts a ``torch.nn.Module`` to a `prpkit.Model` (in memory, no file written).
 
     The module is traced with torch.fx in eval mode (its training flag is restored);
@@ -51,6 +51,11 @@ def from_torch(module, example_input: Any = None) -> Model:
             ``(1, in_channels, 224, 224)`` from the first Conv2d (``(1, in_features)``
             from the first Linear if there is no Conv2d). The batch extent of the
             declared shape does not limit later calls.
+        similarity_head: for CaBRNet prototype classifiers prpkit cannot convert whole
+            (ProtoTree, ProtoPool, ...: any CaBRNet classifier with ``prototypes`` and a
+            CaBRNet similarity layer), convert the model up to its similarity map
+            (N, P, H, W), the output of CaBRNet's ``model.similarities`` — what PRP
+            explains. Without it such models raise ``UnsupportedOperation``.
 
     Raises:
         TypeError: ``module`` is not a ``torch.nn.Module``.
@@ -76,7 +81,7 @@ def from_torch(module, example_input: Any = None) -> Model:
         example_input = type(example_input)(as_tensor(e) for e in example_input)
     else:
         example_input = as_tensor(example_input)
-    graph, params = _export.graph_from_torch(module, example_input)
+    graph, params = _export.graph_from_torch(module, example_input, similarity_head=similarity_head)
     graph_json = json.dumps(graph, separators=(",", ":"))
     core = _core.load_from_memory(_model_bytes(graph, params))
     return Model(core, graph_json)

@@ -204,9 +204,11 @@ def _adaptive_size(output_size, in_shape, where) -> list[int]:
 class _Converter:
     """Maps the nodes of torch.fx graphs onto a `_Graph`."""
 
-    def __init__(self, graph: _Graph, rules: dict | None = None) -> None:
+    def __init__(self, graph: _Graph, rules: dict | None = None, similarity_head: bool = False) -> None:
         import torch  # noqa: F401  (torch is needed only for conversion)
         self.g = graph
+        # Reduce CaBRNet classifiers without a prpkit decision process to their similarity map.
+        self.similarity_head = similarity_head
         self.inplace: dict = {}
         # node name -> rule JSON, when converting with rules (None: rules are not collected)
         self.rules = rules
@@ -598,8 +600,12 @@ class _Converter:
             return self.decision_lrp_wrapper(m, inputs, prefix)
         if isinstance(m, types["ProtoPNetClassifier"]):
             return self.protopnet_classifier(m, inputs, prefix)
-        raise UnsupportedOperation(f"unsupported CaBRNet module {prefix.rstrip('.') or 'model'} of type "
-                                   f"{_describe(m)} (prpkit converts ProtoPNet classifiers)")
+        if self.similarity_head:
+            return self.similarity_map(m, inputs, prefix)
+        raise UnsupportedOperation(
+            f"{prefix.rstrip('.') or 'model'}: the decision process of {_describe(m)} has no prpkit equivalent "
+            f"(prpkit converts ProtoPNet classifiers whole). PRP needs only its similarity map: use "
+            f"prpkit.prp, prpkit.prp_utils.get_cabrnet_lrp_composite_model or get_corrected_lrp_composite_model")
 
     def conv_extractor(self, m, inputs, example_inputs, prefix):
         import torch
@@ -650,6 +656,34 @@ class _Converter:
             self.rules[dist] = R.module_rule(sim, where)
             self.rules[sims] = dict(R.PASS_THROUGH)
         return sims
+
+    def similarity_map(self, m, inputs, prefix):
+        """Any CaBRNet prototype classifier, reduced to its similarity map (N, P, H, W):
+        ``classifier.similarities(features)``, i.e. ``similarity_layer.distances`` (an
+        ``l2_distance`` node named ``{prefix}distances``) then
+        ``similarity_layer.distances_to_similarities`` (``{prefix}similarities``). The
+        classifier is recognised by what it computes, not by its class: it must keep
+        CaBRNetClassifier's ``similarities`` and hold ``prototypes`` (P, D, 1, 1) and a
+        ``similarity_layer`` whose two functions are CaBRNet's squared-L2 distances and
+        log/exp similarities (`_similarity_ops`)."""
+        types = _cabrnet_types()
+        where = f"{prefix.rstrip('.')} ({_describe(m)})"
+        if type(m).similarities is not types["CaBRNetClassifier"].similarities:
+            raise UnsupportedOperation(f"{where}: overrides CaBRNetClassifier.similarities; prpkit cannot tell "
+                                       f"what its similarity map is")
+        sim = getattr(m, "similarity_layer", None)
+        protos = getattr(m, "prototypes", None)
+        if sim is None or not hasattr(protos, "dim"):
+            raise UnsupportedOperation(f"{where}: no prototypes tensor and similarity_layer (nothing for PRP "
+                                       f"to explain)")
+        if protos.dim() != 4 or tuple(protos.shape[2:]) != (1, 1):
+            raise UnsupportedOperation(f"{prefix}prototypes: shape {tuple(protos.shape)}, expected (P, D, 1, 1)")
+        mode, similarity = _similarity_ops(sim, f"{prefix}similarity_layer")
+        g = self.g
+        dist = g.node(f"{prefix}distances", "l2_distance", [inputs[0]], {"mode": mode},
+                      {"prototypes": g.param(f"{prefix}prototypes", protos)})
+        op, attrs = similarity
+        return g.node(f"{prefix}similarities", op, [dist], attrs)
 
     def protopnet_classifier(self, m, inputs, prefix):
         types = _cabrnet_types()
@@ -724,6 +758,45 @@ def _example_from_meta(node):
     return torch.zeros(tuple(meta.shape), dtype=meta.dtype)
 
 
+def _defining_class(cls, name: str):
+    """The class of `cls`'s MRO that defines attribute `name`."""
+    for base in cls.__mro__:
+        if name in vars(base):
+            return base
+    return None
+
+
+def _similarity_ops(sim, where: str):
+    """(l2_distance mode, (similarity op, attributes)) of a CaBRNet similarity layer, read
+    from which CaBRNet building block defines its ``distances`` and
+    ``distances_to_similarities`` (any class mixing them is accepted)."""
+    import torch
+    t = _cabrnet_types()
+    cls = type(sim)
+    if _defining_class(cls, "similarities") is not t["SimilarityLayer"]:
+        raise UnsupportedOperation(f"{where} ({_describe(sim)}): overrides SimilarityLayer.similarities")
+    modes = {t["SquaredEuclideanDistance"]: "cdist", t["ProtoPNetDistance"]: "protopnet",
+             t["ProtoTreeDistance"]: "prototree"}
+    mode = modes.get(_defining_class(cls, "distances"))
+    if mode is None:
+        raise UnsupportedOperation(f"{where} ({_describe(sim)}): unsupported distance "
+                                   f"{_defining_class(cls, 'distances').__qualname__}.distances (prpkit supports "
+                                   f"CaBRNet's squared L2 distances)")
+    kernel = getattr(sim, "_summation_kernel", None)
+    if mode != "cdist" and (kernel is None or not bool(torch.all(kernel == 1))):
+        raise UnsupportedOperation(f"{where}._summation_kernel: the legacy distance is supported with its "
+                                   f"all-ones summation kernel only")
+    to_sim = _defining_class(cls, "distances_to_similarities")
+    if to_sim is t["LogDistance"]:
+        return mode, ("log_similarity", {"epsilon": float(sim.stability_factor)})
+    if to_sim is t["ExpDistance"]:
+        return mode, ("exp_similarity", {"epsilon": float(sim.stability_factor),
+                                         "log_probabilities": bool(sim.log_probabilities)})
+    raise UnsupportedOperation(f"{where} ({_describe(sim)}): unsupported distance-to-similarity function "
+                               f"{to_sim.__qualname__}.distances_to_similarities (prpkit supports CaBRNet's "
+                               f"log and exp similarities)")
+
+
 _CAB_TYPES: dict | None | bool = False
 
 
@@ -740,7 +813,8 @@ def _cabrnet_types():
                           "CaBRNetClassifier": CaBRNetClassifier, "ProtoPNetClassifier": ProtoPNetClassifier,
                           "SquaredEuclideanDistance": s.SquaredEuclideanDistance,
                           "ProtoPNetDistance": s.ProtoPNetDistance, "ProtoTreeDistance": s.ProtoTreeDistance,
-                          "LogDistance": s.LogDistance, "ExpDistance": s.ExpDistance}
+                          "LogDistance": s.LogDistance, "ExpDistance": s.ExpDistance,
+                          "SimilarityLayer": s.SimilarityLayer}
         except Exception:  # CaBRNet is optional
             _CAB_TYPES = None
     return _CAB_TYPES
@@ -811,7 +885,7 @@ def _cabrnet_leaf_types() -> tuple:
 
 # --------------------------------------------------------------------------- public entry
 
-def graph_from_torch(module, example_input, *, rules: bool = False):
+def graph_from_torch(module, example_input, *, rules: bool = False, similarity_head: bool = False):
     """Converts a torch module to a prpkit graph (and, optionally, its relevance rules).
 
     Args:
@@ -833,6 +907,12 @@ def graph_from_torch(module, example_input, *, rules: bool = False):
         example_input: a tensor (or tuple/list of tensors) used to record shapes; the
             graph's declared input shapes are theirs.
         rules: also return the relevance rules (keyword only).
+        similarity_head: convert a CaBRNet classifier whose decision process prpkit has
+            no op for (ProtoTree's soft tree, ProtoPool's slot assignment, ...) to its
+            similarity map (N, P, H, W) — ``l2_distance`` then the layer's own similarity,
+            what CaBRNet's ``model.similarities`` computes — instead of failing. This is
+            all a PRP composite needs (keyword only; ProtoPNet classifiers are converted
+            whole either way).
 
     Returns:
         ``(graph_dict, params)`` as described in docs/model-format.md; with
@@ -876,7 +956,7 @@ def graph_from_torch(module, example_input, *, rules: bool = False):
         inputs = [g.add_input(nm, e.shape) for nm, e in zip(names, examples)]
         with torch.no_grad():
             # Clones: tracing runs the model, and in-place ops must not touch the caller's tensors.
-            out = _Converter(g, by_node).convert_module(
+            out = _Converter(g, by_node, similarity_head).convert_module(
                 module, inputs, [e.detach().float().clone() for e in examples], "")
     finally:
         for m, flag in training.items():

@@ -59,7 +59,7 @@ def _explainer_for(model: Any, stability_factor: float, example) -> "_core.Expla
             prp_model, rules = convert_with_rules(model, (example,))
             return _core.Explainer(prp_model._core, json.dumps({"rules": rules}))
         from ._convert import from_torch
-        return composite(from_torch(model, example), set_bias_to_zero=True,
+        return composite(from_torch(model, example, similarity_head=True), set_bias_to_zero=True,
                          stability_factor=stability_factor, use_zbeta=True,
                          zbeta_lower_bound=_DEFAULT_LOWER, zbeta_upper_bound=_DEFAULT_UPPER,
                          similarity_head=True)._explainer
