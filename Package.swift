@@ -4,7 +4,8 @@
 // Layers (each talks only to the one below):
 //   PRPKit         pure Swift core: Tensor → Kernels → Graph → ModelFile (→ Rules → Composites → Explain)
 //   PRPKitCABI     every @_cdecl export; built as libprpkit.so (product `prpkit`)
-//   prpkit-run     command-line front for harnesses
+// The command-line tools (prpkit-run, prpkit-bench) are the package in cli/, so that
+// building the library resolves no dependency.
 import PackageDescription
 
 // Kernels are compiled once per ISA level and picked at run time (see Kernels/Dispatch).
@@ -23,10 +24,6 @@ let package = Package(
     products: [
         .library(name: "PRPKit", targets: ["PRPKit"]),
         .library(name: "prpkit", type: .dynamic, targets: ["PRPKitCABI"]),
-        .executable(name: "prpkit-run", targets: ["prpkit-run"]),
-    ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         .target(name: "_PRPKitCPU", path: "Sources/_PRPKitCPU"),
@@ -47,17 +44,6 @@ let package = Package(
                 .linkedLibrary("m"),
                 .unsafeFlags(["-Xlinker", "-soname=libprpkit.so"]),
             ]
-        ),
-        .executableTarget(
-            name: "prpkit-run",
-            dependencies: ["PRPKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/prpkit-run"
-        ),
-        .executableTarget(
-            name: "prpkit-bench",
-            dependencies: ["PRPKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Sources/prpkit-bench",
-            swiftSettings: [.unsafeFlags(["-O"])]
         ),
         .testTarget(
             name: "PRPKitTests",

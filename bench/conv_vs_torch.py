@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """prpkit conv2d vs torch.nn.functional.conv2d on the same shapes, same run, 2 threads.
 
-Builds `prpkit-bench` (release), then for each shape alternates prpkit and torch
-measurements (median of --runs timed runs after warm-up, several rounds each, best
-round median kept for both) and prints one JSON line per shape with the ratio
-prpkit_ms / torch_ms (< 1 means prpkit is faster), and the same ratio of process CPU
-time (all threads), which stays meaningful when other jobs load the machine.
+Builds `prpkit-bench` (release, from the Swift tools package in cli/), then for each
+shape alternates prpkit and torch measurements (median of --runs timed runs after
+warm-up, several rounds each, best round median kept for both) and prints one JSON
+line per shape with the ratio prpkit_ms / torch_ms (< 1 means prpkit is faster), and
+the same ratio of process CPU time (all threads), which stays meaningful when other
+jobs load the machine.
 
     python3 bench/conv_vs_torch.py [--runs 30] [--rounds 3] [--no-build]
 """
 import argparse, json, os, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLI = os.path.join(ROOT, "cli")  # the Swift package of prpkit-run and prpkit-bench
 SCRATCH = os.path.join(ROOT, ".build-gemm")
 SHAPES = [  # batch, channels, size, out_channels, kernel, padding, stride
     (1, 128, 56, 128, 3, 1, 1),
@@ -24,10 +26,10 @@ SHAPES = [  # batch, channels, size, out_channels, kernel, padding, stride
 
 def build():
     subprocess.run(["swift", "build", "-c", "release", "--scratch-path", SCRATCH,
-                    "--product", "prpkit-bench"], cwd=ROOT, check=True,
+                    "--product", "prpkit-bench"], cwd=CLI, check=True,
                    stdout=sys.stderr)
     out = subprocess.run(["swift", "build", "-c", "release", "--scratch-path", SCRATCH,
-                          "--show-bin-path"], cwd=ROOT, check=True, capture_output=True, text=True)
+                          "--show-bin-path"], cwd=CLI, check=True, capture_output=True, text=True)
     return os.path.join(out.stdout.strip(), "prpkit-bench")
 
 

@@ -164,7 +164,7 @@ def main():
     lib_path = find_lib(args.lib, args.build_lib)
     if lib_path is None:
         # TODO(prpkit-bench): once a CLI exists, e.g.
-        #   swift run -c release prpkit-bench forward --model FILE --input FILE.npy
+        #   swift run --package-path cli -c release prpkit-bench forward --model FILE --input FILE.npy
         # call it here; until then build the C library (--build-lib) to time prpkit.
         print("prpkit forward: skipped (no libprpkit.so; pass --build-lib or --lib / $PRPKIT_LIB)")
         os.unlink(tmp.name)

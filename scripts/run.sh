@@ -14,7 +14,8 @@ echo "== prpkit explain (bundled model and samples)"
 prpkit explain --out out/heatmaps --top-k 3
 head -n 2 out/heatmaps/records.jsonl
 echo "== prpkit-run (Swift CLI): forward and PRP of a ResNet18-trunk ProtoPNet model file"
-swift build -c release --product prpkit-run
+swift build -c release --package-path cli --product prpkit-run
+RUN=cli/.build/release/prpkit-run
 MODEL=Tests/PRPKitTests/Fixtures/models/protopnet_resnet18_layer1
-.build/release/prpkit-run forward --model "$MODEL.prpkit" --input "$MODEL.io.safetensors"
-.build/release/prpkit-run prp --model "$MODEL.prpkit" --input "$MODEL.io.safetensors" --prototypes 0,7 --location max
+"$RUN" forward --model "$MODEL.prpkit" --input "$MODEL.io.safetensors"
+"$RUN" prp --model "$MODEL.prpkit" --input "$MODEL.io.safetensors" --prototypes 0,7 --location max
