@@ -27,12 +27,14 @@ let package = Package(
     ],
     targets: [
         .target(name: "_PRPKitCPU", path: "Sources/_PRPKitCPU"),
+        // The version macros of include/prpkit.h, for Swift.
+        .target(name: "_PRPKitVersion", path: "Sources/_PRPKitVersion"),
         isaTarget("_PRPKitKernelsV4", march: "x86-64-v4"),
         isaTarget("_PRPKitKernelsV3", march: "x86-64-v3"),
         isaTarget("_PRPKitKernelsBase", march: nil),
         .target(
             name: "PRPKit",
-            dependencies: ["_PRPKitCPU", "_PRPKitKernelsV4", "_PRPKitKernelsV3", "_PRPKitKernelsBase"],
+            dependencies: ["_PRPKitCPU", "_PRPKitVersion", "_PRPKitKernelsV4", "_PRPKitKernelsV3", "_PRPKitKernelsBase"],
             path: "Sources/PRPKit",
             swiftSettings: [.unsafeFlags(["-O"])]
         ),

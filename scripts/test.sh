@@ -15,4 +15,9 @@ bash scripts/test_c_example.sh
 
 echo "== python"
 "$PYTHON" -m pip install -q ./python
-cd python && "$PYTHON" -m pytest -q tests
+(cd python && "$PYTHON" -m pytest -q tests)
+
+echo "== binary wheel in a fresh venv without Swift; sdist"
+WHEEL=$(bash scripts/build_wheel.sh dist | tail -n 1)
+bash scripts/test_wheel.sh "$WHEEL"
+bash scripts/test_sdist.sh dist > /dev/null

@@ -5,10 +5,10 @@
 # Then compiles examples/c/prp.c the same way and runs it on examples/c/tiny_prp.prpk: PRP
 # relevance + post-processing checked against tiny_prp.expected (CaBRNet + Captum reference
 # written by make_tiny_prp_model.py; prp.c does its own comparisons, tolerance 1e-4 of max).
-# Usage: scripts/test_c_example.sh [scratch-path]   (default .build)
+# Usage: scripts/test_c_example.sh [scratch-path]   (default: build_lib.sh's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCRATCH=${1:-.build}
+SCRATCH=${1:-.build-release}
 LIB=$(bash scripts/build_lib.sh "$SCRATCH" | tail -n 1)
 LIBDIR=$(cd "$(dirname "$LIB")" && pwd)
 OUT=$(mktemp -d)

@@ -2,12 +2,14 @@
 import Glibc
 #endif
 
-/// The library version; keep in step with PRPKIT_VERSION_* in include/prpkit.h.
+import PRPKit
+
+/// The library version: PRPKIT_VERSION_* of include/prpkit.h, through PRPKitVersion.
 enum LibraryVersion {
-    static let major: Int32 = 0
-    static let minor: Int32 = 1
-    static let patch: Int32 = 0
-    static let string: UnsafeMutablePointer<CChar> = strdup("\(major).\(minor).\(patch)")!
+    static let major = Int32(PRPKitVersion.major)
+    static let minor = Int32(PRPKitVersion.minor)
+    static let patch = Int32(PRPKitVersion.patch)
+    static let string: UnsafeMutablePointer<CChar> = strdup(PRPKitVersion.string)!
 }
 
 @_cdecl("prpkit_version")

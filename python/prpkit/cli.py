@@ -19,7 +19,9 @@ names and prototype → class map.
 
 ``explain`` writes, per (image, prototype): ``<image>_p<id>.png`` (heatmap overlay),
 ``<image>_p<id>.npy`` (raw PRP relevance, (C, H, W) float32, before post-processing)
-and one JSON line in ``records.jsonl``. All inputs are validated before anything is
+and one JSON line in ``records.jsonl``. Reading pictures and writing the overlays need
+Pillow (``pip install 'prpkit[images]'``); without it, ``.npy`` inputs still give the
+relevance files and the records (``"heatmap": null``), with a note on stderr. All inputs are validated before anything is
 written, and the files are staged in a temporary folder that is moved into place only
 when every explanation succeeded. Errors print one line ``prpkit: error: ...`` and exit
 with status 2 (bad arguments or inputs) or 1 (failure while computing).
@@ -47,6 +49,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".
 LIST_EXTENSIONS = (".txt", ".lst")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+PILLOW_HINT = "pip install 'prpkit[images]'"
 
 
 class CLIError(Exception):
@@ -354,7 +357,7 @@ def read_image(path: str, c: int, h: int, w: int) -> tuple[np.ndarray, bool]:
     try:
         from PIL import Image
     except ImportError:
-        raise CLIError("reading PNG/JPEG images needs Pillow (pip install pillow); .npy inputs do not") from None
+        raise CLIError(f"{path}: reading PNG/JPEG/... images needs Pillow ({PILLOW_HINT}); .npy inputs do not") from None
     if c not in (1, 3):
         raise CLIError(f"{path}: the model takes {c} channels; give .npy inputs")
     try:
@@ -416,6 +419,14 @@ def colormap(v: np.ndarray, name: str) -> np.ndarray:
         f = (t - i)[..., None]
         return _VIRIDIS[i] * (1 - f) + _VIRIDIS[i + 1] * f
     raise ValueError(name)
+
+
+def have_pillow() -> bool:
+    try:
+        import PIL.Image  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def overlay_png(path: str, image: np.ndarray, heat: np.ndarray, cmap: str, alpha: float) -> None:
@@ -554,6 +565,10 @@ def cmd_explain(args) -> int:
     parent = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(parent):
         raise CLIError(f"{args.out}: parent folder {parent} does not exist")
+    overlays = have_pillow()
+    if not overlays and not args.quiet:
+        print(f"prpkit: note: no heatmap overlays (.png) without Pillow ({PILLOW_HINT}); writing the "
+              f"relevance (.npy) and records.jsonl", file=sys.stderr)
     stage = tempfile.mkdtemp(prefix=".prpkit-explain-", dir=parent)
     n_records = 0
     try:
@@ -602,7 +617,8 @@ def cmd_explain(args) -> int:
                         heat = prpkit.post_process(relevance, img=_Size(in_shape[2] * scale, in_shape[1] * scale),
                                                    polarity="absolute", gaussian_ksize=sigma, normalize=True)
                         base = f"{it.name}_p{p:03d}"
-                        overlay_png(os.path.join(stage, base + ".png"), show[i], heat, args.colormap, args.alpha)
+                        if overlays:
+                            overlay_png(os.path.join(stage, base + ".png"), show[i], heat, args.colormap, args.alpha)
                         np.save(os.path.join(stage, base + ".npy"), relevance)
                         t_write = time.perf_counter() - t0
                         rec = {
@@ -615,7 +631,7 @@ def cmd_explain(args) -> int:
                             "location_mode": loc_mode, "locations": locs,
                             "similarity": score, "max_similarity": float(max_sim[i, p]),
                             "relevance_sum": rel_sum, "conservation_delta": score - rel_sum,
-                            "heatmap": base + ".png", "relevance": base + ".npy",
+                            "heatmap": base + ".png" if overlays else None, "relevance": base + ".npy",
                             "relevance_shape": list(relevance.shape),
                             "timings_ms": {"load": round(1000 * t_load / len(batch), 3),
                                            "forward": round(1000 * t_forward / len(batch), 3),
@@ -635,7 +651,7 @@ def cmd_explain(args) -> int:
     shutil.rmtree(stage, ignore_errors=True)
     if not args.quiet:
         print(f"explained {len(items)} image(s): {n_records} heatmap(s) in {args.out} "
-              f"(records.jsonl, <image>_p<id>.png overlays, <image>_p<id>.npy relevance)")
+              f"(records.jsonl, {'<image>_p<id>.png overlays, ' if overlays else ''}<image>_p<id>.npy relevance)")
     return 0
 
 
@@ -743,7 +759,7 @@ def read_mask(path: str, h: int, w: int) -> np.ndarray:
     try:
         from PIL import Image
     except ImportError:
-        raise CLIError("reading PNG/JPEG masks needs Pillow (pip install pillow); .npy masks do not") from None
+        raise CLIError(f"{path}: reading PNG/JPEG/... masks needs Pillow ({PILLOW_HINT}); .npy masks do not") from None
     try:
         with Image.open(path) as im:
             if im.size != (w, h):

@@ -20,6 +20,10 @@
  *
  * Argument errors detected here, before the library is called, use the built-in
  * TypeError (wrong Python type / dtype) and ValueError (layout, count, shape).
+ *
+ * Built against the stable ABI of CPython 3.11 (Py_LIMITED_API, set by setup.py): one
+ * binary serves every later CPython, so only functions of the limited API are used (no
+ * field access on type objects, no list/tuple/bytes accessor macros).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -27,16 +31,32 @@
 
 #include "prpkit.h"
 
-#if PY_VERSION_HEX < 0x030A0000
-static int PyModule_AddObjectRef(PyObject* m, const char* name, PyObject* v) {
-    Py_INCREF(v);
-    if (PyModule_AddObject(m, name, v) < 0) {
-        Py_DECREF(v);
-        return -1;
-    }
-    return 0;
+/* Item i (borrowed) and length of a PySequence_Fast result, which is a list or a tuple. */
+static PyObject* fast_item(PyObject* seq, Py_ssize_t i) {
+    return PyList_Check(seq) ? PyList_GetItem(seq, i) : PyTuple_GetItem(seq, i);
 }
-#endif
+
+static Py_ssize_t fast_size(PyObject* seq) {
+    return PyList_Check(seq) ? PyList_Size(seq) : PyTuple_Size(seq);
+}
+
+/* The name of obj's type, for messages, written into buf. */
+static const char* type_name(PyObject* obj, char* buf, size_t size) {
+    PyObject* name = PyType_GetName(Py_TYPE(obj));
+    const char* s = name ? PyUnicode_AsUTF8AndSize(name, NULL) : NULL;
+    if (s == NULL) PyErr_Clear();
+    PyOS_snprintf(buf, size, "%s", s ? s : "?");
+    Py_XDECREF(name);
+    return buf;
+}
+
+/* Frees an instance of one of this module's heap types and drops its type reference. */
+static void free_instance(PyObject* self) {
+    PyTypeObject* type = Py_TYPE(self);
+    freefunc free_fn = (freefunc)PyType_GetSlot(type, Py_tp_free);
+    free_fn(self);
+    Py_DECREF(type);
+}
 
 /* ---- exceptions ------------------------------------------------------------------ */
 
@@ -72,7 +92,7 @@ static PyObject* raise_status(int status, const char* context) {
         text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "replace");
         if (text == NULL) return NULL;
     }
-    PyObject* exc = PyObject_CallOneArg(type, text);
+    PyObject* exc = PyObject_CallFunctionObjArgs(type, text, NULL);
     Py_DECREF(text);
     if (exc == NULL) return NULL;
     PyObject* st = PyLong_FromLong(status);
@@ -103,16 +123,16 @@ typedef struct {
     prpkit_model* model; /* owned; NULL only while being constructed */
 } ModelObject;
 
-static PyTypeObject ModelType;
+static PyTypeObject* ModelType; /* created by PyInit__core */
 
 static void Model_dealloc(ModelObject* self) {
     prpkit_model_free(self->model); /* NULL-safe */
     self->model = NULL;
-    Py_TYPE(self)->tp_free((PyObject*)self);
+    free_instance((PyObject*)self);
 }
 
 static PyObject* wrap_model(prpkit_model* m) {
-    ModelObject* obj = PyObject_New(ModelObject, &ModelType);
+    ModelObject* obj = PyObject_New(ModelObject, ModelType);
     if (obj == NULL) {
         prpkit_model_free(m);
         return NULL;
@@ -144,7 +164,7 @@ static PyObject* shape_tuple(const int64_t* shape, size_t rank) {
             Py_DECREF(t);
             return NULL;
         }
-        PyTuple_SET_ITEM(t, (Py_ssize_t)d, v);
+        PyTuple_SetItem(t, (Py_ssize_t)d, v);
     }
     return t;
 }
@@ -180,7 +200,7 @@ static PyObject* io_list(ModelObject* self, count_fn count, name_fn name, shape_
             Py_DECREF(list);
             return NULL;
         }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+        PyList_SetItem(list, (Py_ssize_t)i, item);
     }
     return list;
 }
@@ -198,7 +218,7 @@ static PyObject* Model_save(ModelObject* self, PyObject* arg) {
     if (check_model(self) < 0) return NULL;
     PyObject* path = fs_path(arg);
     if (path == NULL) return NULL;
-    const char* p = PyBytes_AS_STRING(path);
+    const char* p = PyBytes_AsString(path);
     int st;
     Py_BEGIN_ALLOW_THREADS
     st = prpkit_model_save(self->model, p);
@@ -233,15 +253,17 @@ static int get_float_buffer(PyObject* obj, Py_buffer* view, int writable, const 
         return -1;
     }
     if (!PyObject_CheckBuffer(obj)) {
-        PyErr_Format(PyExc_TypeError, "%s %zd: expected a float32 array (buffer protocol), got %.200s", what,
-                     index, Py_TYPE(obj)->tp_name);
+        char tn[200];
+        PyErr_Format(PyExc_TypeError, "%s %zd: expected a float32 array (buffer protocol), got %s", what,
+                     index, type_name(obj, tn, sizeof tn));
         return -1;
     }
     /* Ask for the strided view first, so that we can tell the caller exactly what is wrong. */
     if (PyObject_GetBuffer(obj, view, PyBUF_RECORDS_RO) < 0) {
         PyErr_Clear();
-        PyErr_Format(PyExc_TypeError, "%s %zd: %.200s does not export a strided buffer", what, index,
-                     Py_TYPE(obj)->tp_name);
+        char tn[200];
+        PyErr_Format(PyExc_TypeError, "%s %zd: %s does not export a strided buffer", what, index,
+                     type_name(obj, tn, sizeof tn));
         return -1;
     }
     if (!is_float32_format(view->format) || view->itemsize != 4) {
@@ -320,17 +342,17 @@ static PyObject* Model_forward(ModelObject* self, PyObject* args, PyObject* kwar
     PyObject** out_objs = NULL;
     Py_ssize_t got_in = 0, got_out = 0;
 
-    if ((size_t)PySequence_Fast_GET_SIZE(ins) != n_in) {
+    if ((size_t)fast_size(ins) != n_in) {
         PyErr_Format(PyExc_TypeError, "forward: the model takes %zu input(s), got %zd", n_in,
-                     PySequence_Fast_GET_SIZE(ins));
+                     fast_size(ins));
         goto done;
     }
     if (out_seq != Py_None) {
         outs_fast = sequence_items(out_seq, "forward: outs must be a sequence of arrays");
         if (outs_fast == NULL) goto done;
-        if ((size_t)PySequence_Fast_GET_SIZE(outs_fast) != n_out) {
+        if ((size_t)fast_size(outs_fast) != n_out) {
             PyErr_Format(PyExc_ValueError, "forward: the model has %zu output(s), got %zd out= array(s)", n_out,
-                         PySequence_Fast_GET_SIZE(outs_fast));
+                         fast_size(outs_fast));
             goto done;
         }
     }
@@ -347,7 +369,7 @@ static PyObject* Model_forward(ModelObject* self, PyObject* args, PyObject* kwar
     }
 
     for (size_t i = 0; i < n_in; i++) {
-        PyObject* o = PySequence_Fast_GET_ITEM(ins, (Py_ssize_t)i);
+        PyObject* o = fast_item(ins, (Py_ssize_t)i);
         if (get_float_buffer(o, &in_views[i], 0, "input", (Py_ssize_t)i) < 0) goto done;
         got_in++;
         int64_t* sh = in_shapes + i * PRPKIT_MAX_RANK;
@@ -382,7 +404,7 @@ static PyObject* Model_forward(ModelObject* self, PyObject* args, PyObject* kwar
             count *= (size_t)out->shape[d];
         }
         if (outs_fast != NULL) {
-            PyObject* o = PySequence_Fast_GET_ITEM(outs_fast, (Py_ssize_t)j);
+            PyObject* o = fast_item(outs_fast, (Py_ssize_t)j);
             if (get_float_buffer(o, &out_views[j], 1, "out", (Py_ssize_t)j) < 0) goto done;
             got_out++;
             int same = (size_t)out_views[j].ndim == out->rank;
@@ -392,7 +414,7 @@ static PyObject* Model_forward(ModelObject* self, PyObject* args, PyObject* kwar
                 PyObject* want = shape_tuple(out->shape, out->rank);
                 PyObject* have = PyTuple_New(out_views[j].ndim);
                 for (int d = 0; have && d < out_views[j].ndim; d++)
-                    PyTuple_SET_ITEM(have, d, PyLong_FromSsize_t(out_views[j].shape[d]));
+                    PyTuple_SetItem(have, d, PyLong_FromSsize_t(out_views[j].shape[d]));
                 if (want && have)
                     PyErr_Format(PyExc_ValueError, "out %zu: shape %R, expected %R", j, have, want);
                 Py_XDECREF(want);
@@ -410,7 +432,7 @@ static PyObject* Model_forward(ModelObject* self, PyObject* args, PyObject* kwar
             PyObject* ba = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(count * sizeof(float)));
             if (ba == NULL) goto done;
             out_objs[j] = ba;
-            out->data = count ? (float*)PyByteArray_AS_STRING(ba) : NULL;
+            out->data = count ? (float*)PyByteArray_AsString(ba) : NULL;
         }
         out->capacity = count;
     }
@@ -432,7 +454,7 @@ static PyObject* Model_forward(ModelObject* self, PyObject* args, PyObject* kwar
             Py_CLEAR(result);
             goto done;
         }
-        PyList_SET_ITEM(result, (Py_ssize_t)j, item);
+        PyList_SetItem(result, (Py_ssize_t)j, item);
     }
 
 done:
@@ -465,16 +487,15 @@ static PyMethodDef Model_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static PyTypeObject ModelType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "prpkit._core.Model",
-    .tp_basicsize = sizeof(ModelObject),
-    .tp_dealloc = (destructor)Model_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A loaded, immutable prpkit model (owns a prpkit_model*; freed with the object).",
-    .tp_methods = Model_methods,
-    .tp_new = Model_new,
+static PyType_Slot Model_slots[] = {
+    {Py_tp_dealloc, Model_dealloc},
+    {Py_tp_doc, "A loaded, immutable prpkit model (owns a prpkit_model*; freed with the object)."},
+    {Py_tp_methods, Model_methods},
+    {Py_tp_new, Model_new},
+    {0, NULL},
 };
+
+static PyType_Spec Model_spec = {"prpkit._core.Model", sizeof(ModelObject), 0, Py_TPFLAGS_DEFAULT, Model_slots};
 
 /* ---- module functions --------------------------------------------------------------- */
 
@@ -485,7 +506,7 @@ static PyTypeObject ModelType = {
 static PyObject* mod_load(PyObject* mod, PyObject* arg) {
     PyObject* path = fs_path(arg);
     if (path == NULL) return NULL;
-    const char* p = PyBytes_AS_STRING(path);
+    const char* p = PyBytes_AsString(path);
     prpkit_model* m = NULL;
     int st;
     Py_BEGIN_ALLOW_THREADS
@@ -493,7 +514,7 @@ static PyObject* mod_load(PyObject* mod, PyObject* arg) {
     Py_END_ALLOW_THREADS
     if (st != PRPKIT_OK) {
         PyObject* ctx = PyUnicode_FromFormat("load %R", arg);
-        const char* c = ctx ? PyUnicode_AsUTF8(ctx) : "load";
+        const char* c = ctx ? PyUnicode_AsUTF8AndSize(ctx, NULL) : "load";
         if (c == NULL) {
             PyErr_Clear();
             c = "load";
@@ -600,10 +621,11 @@ static PyObject* new_sub(PyObject* m, const char* name, PyObject* mixin, const c
 PyMODINIT_FUNC PyInit__core(void) {
     PyObject* m = PyModule_Create(&core_module);
     if (m == NULL) return NULL;
-    if (PyType_Ready(&ModelType) < 0) goto fail;
-    if (PyModule_AddObjectRef(m, "Model", (PyObject*)&ModelType) < 0) goto fail;
-    if (PyType_Ready(&ExplainerType) < 0) goto fail;
-    if (PyModule_AddObjectRef(m, "Explainer", (PyObject*)&ExplainerType) < 0) goto fail;
+    /* Heap types (the stable ABI has no static type objects); the module keeps one reference. */
+    if (!(ModelType = (PyTypeObject*)PyType_FromSpec(&Model_spec))) goto fail;
+    if (PyModule_AddObjectRef(m, "Model", (PyObject*)ModelType) < 0) goto fail;
+    if (!(ExplainerType = (PyTypeObject*)PyType_FromSpec(&Explainer_spec))) goto fail;
+    if (PyModule_AddObjectRef(m, "Explainer", (PyObject*)ExplainerType) < 0) goto fail;
 
     PRPKitError = new_error(m, "PRPKitError", PyExc_Exception,
                             "Base of every error reported by the prpkit library. Attributes: status (the C "

@@ -10,13 +10,13 @@ typedef struct {
     PyObject* model;        /* the graph propagated through, as a _core.Model */
 } ExplainerObject;
 
-static PyTypeObject ExplainerType;
+static PyTypeObject* ExplainerType; /* created by PyInit__core */
 
 static void Explainer_dealloc(ExplainerObject* self) {
     prpkit_explainer_free(self->ex);
     self->ex = NULL;
     Py_CLEAR(self->model);
-    Py_TYPE(self)->tp_free((PyObject*)self);
+    free_instance((PyObject*)self);
 }
 
 /* Explainer(model: _core.Model, config_json: str | None) */
@@ -24,7 +24,7 @@ static PyObject* Explainer_new(PyTypeObject* type, PyObject* args, PyObject* kw)
     static char* kwlist[] = {"model", "config_json", NULL};
     PyObject* model = NULL;
     const char* config = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!z:Explainer", kwlist, &ModelType, &model, &config)) return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!z:Explainer", kwlist, ModelType, &model, &config)) return NULL;
     if (check_model((ModelObject*)model) < 0) return NULL;
     prpkit_explainer* ex = NULL;
     int st;
@@ -43,7 +43,8 @@ static PyObject* Explainer_new(PyTypeObject* type, PyObject* args, PyObject* kw)
         prpkit_explainer_free(ex);
         return NULL;
     }
-    ExplainerObject* self = (ExplainerObject*)type->tp_alloc(type, 0);
+    allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
+    ExplainerObject* self = (ExplainerObject*)alloc(type, 0);
     if (self == NULL) {
         prpkit_explainer_free(ex);
         Py_DECREF(wrapped);
@@ -91,7 +92,7 @@ static int inputs_collect(PyObject* seq, const char* what, InputSet* s) {
     memset(s, 0, sizeof *s);
     PyObject* fast = PySequence_Fast(seq, "expected a sequence of arrays");
     if (fast == NULL) return -1;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    Py_ssize_t n = fast_size(fast);
     s->views = PyMem_Calloc(n ? n : 1, sizeof(Py_buffer));
     s->shapes = PyMem_Calloc((n ? n : 1) * PRPKIT_MAX_RANK, sizeof(int64_t));
     s->inputs = PyMem_Calloc(n ? n : 1, sizeof(prpkit_input));
@@ -102,7 +103,7 @@ static int inputs_collect(PyObject* seq, const char* what, InputSet* s) {
         return -1;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (get_float_buffer(PySequence_Fast_GET_ITEM(fast, i), &s->views[i], 0, what, i) < 0) {
+        if (get_float_buffer(fast_item(fast, i), &s->views[i], 0, what, i) < 0) {
             Py_DECREF(fast);
             inputs_release(s);
             return -1;
@@ -135,8 +136,8 @@ static PyObject* outputs_allocate(prpkit_output* outs, size_t n) {
             Py_DECREF(list);
             return NULL;
         }
-        PyList_SET_ITEM(list, (Py_ssize_t)j, ba);
-        outs[j].data = count ? (float*)PyByteArray_AS_STRING(ba) : NULL;
+        PyList_SetItem(list, (Py_ssize_t)j, ba);
+        outs[j].data = count ? (float*)PyByteArray_AsString(ba) : NULL;
         outs[j].capacity = count;
     }
     return list;
@@ -146,10 +147,10 @@ static PyObject* outputs_allocate(prpkit_output* outs, size_t n) {
 static PyObject* outputs_result(PyObject* buffers, prpkit_output* outs, size_t n) {
     PyObject* result = PyList_New((Py_ssize_t)n);
     for (size_t j = 0; result && j < n; j++) {
-        PyObject* item = Py_BuildValue("(ON)", PyList_GET_ITEM(buffers, (Py_ssize_t)j),
+        PyObject* item = Py_BuildValue("(ON)", PyList_GetItem(buffers, (Py_ssize_t)j),
                                        shape_tuple(outs[j].shape, outs[j].rank));
         if (item == NULL) Py_CLEAR(result);
-        else PyList_SET_ITEM(result, (Py_ssize_t)j, item);
+        else PyList_SetItem(result, (Py_ssize_t)j, item);
     }
     Py_DECREF(buffers);
     return result;
@@ -206,7 +207,7 @@ static PyObject* Explainer_attribute(ExplainerObject* self, PyObject* args) {
     Py_BEGIN_ALLOW_THREADS
     st = prpkit_explainer_attribute(self->ex, in.inputs, (size_t)in.count, (size_t)output_index,
                                     (const int64_t*)tv.buf, (size_t)tv.shape[1], outs, n_rel,
-                                    (float*)PyByteArray_AS_STRING(scores), (float*)PyByteArray_AS_STRING(deltas));
+                                    (float*)PyByteArray_AsString(scores), (float*)PyByteArray_AsString(deltas));
     Py_END_ALLOW_THREADS
     if (st != PRPKIT_OK) {
         raise_status(st, "attribute");
@@ -336,7 +337,7 @@ static PyObject* Explainer_prp(ExplainerObject* self, PyObject* args) {
     PyObject* list = outputs_result(buffers, outs, 2);
     buffers = NULL;
     if (list != NULL) {
-        result = PyTuple_Pack(2, PyList_GET_ITEM(list, 0), PyList_GET_ITEM(list, 1));
+        result = PyTuple_Pack(2, PyList_GetItem(list, 0), PyList_GetItem(list, 1));
         Py_DECREF(list);
     }
 done:
@@ -369,7 +370,7 @@ static PyObject* Explainer_output_shapes(ExplainerObject* self, PyObject* seq) {
     for (size_t j = 0; result && j < n_out; j++) {
         PyObject* t = shape_tuple(outs[j].shape, outs[j].rank);
         if (t == NULL) Py_CLEAR(result);
-        else PyList_SET_ITEM(result, (Py_ssize_t)j, t);
+        else PyList_SetItem(result, (Py_ssize_t)j, t);
     }
 done:
     PyMem_Free(outs);
@@ -450,7 +451,7 @@ static PyObject* mod_postprocess(PyObject* mod, PyObject* args) {
     PyObject* list = outputs_result(buffers, &out, 1);
     buffers = NULL;
     if (list != NULL) {
-        result = PyList_GET_ITEM(list, 0);
+        result = PyList_GetItem(list, 0);
         Py_INCREF(result);
         Py_DECREF(list);
     }
@@ -461,12 +462,13 @@ done:
     return result;
 }
 
-static PyTypeObject ExplainerType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "prpkit._core.Explainer",
-    .tp_basicsize = sizeof(ExplainerObject),
-    .tp_dealloc = (destructor)Explainer_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Explainer(model, config_json): a model prepared for relevance propagation (prpkit_explainer).",
-    .tp_methods = Explainer_methods,
-    .tp_new = Explainer_new,
+static PyType_Slot Explainer_slots[] = {
+    {Py_tp_dealloc, Explainer_dealloc},
+    {Py_tp_doc, "Explainer(model, config_json): a model prepared for relevance propagation (prpkit_explainer)."},
+    {Py_tp_methods, Explainer_methods},
+    {Py_tp_new, Explainer_new},
+    {0, NULL},
 };
+
+static PyType_Spec Explainer_spec = {"prpkit._core.Explainer", sizeof(ExplainerObject), 0, Py_TPFLAGS_DEFAULT,
+                                     Explainer_slots};

@@ -32,8 +32,8 @@ static PyObject* mod_pointing_game(PyObject* mod, PyObject* args) {
     PyObject* energy = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * sizeof(float)));
     PyObject* maskrel = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(n * sizeof(float)));
     if (energy && maskrel) {
-        float* e = (float*)PyBytes_AS_STRING(energy);
-        float* m = (float*)PyBytes_AS_STRING(maskrel);
+        float* e = (float*)PyBytes_AsString(energy);
+        float* m = (float*)PyBytes_AsString(maskrel);
         int st;
         Py_BEGIN_ALLOW_THREADS
         st = prpkit_pointing_game(rel.inputs, mask.inputs, area, flags, e, m, n);
@@ -57,7 +57,7 @@ static PyObject* mod_perturbation_curves(PyObject* mod, PyObject* args) {
     int mode, softmax;
     long long steps, output_index, batch_size;
     float sigma;
-    if (!PyArg_ParseTuple(args, "O!OOOnOipLLLf:perturbation_curves", &ModelType, &model, &img_obj, &rel_obj,
+    if (!PyArg_ParseTuple(args, "O!OOOnOipLLLf:perturbation_curves", ModelType, &model, &img_obj, &rel_obj,
                           &tgt_obj, &target_rank, &base_obj, &mode, &softmax, &steps, &output_index, &batch_size,
                           &sigma))
         return NULL;
@@ -68,14 +68,14 @@ static PyObject* mod_perturbation_curves(PyObject* mod, PyObject* args) {
     }
     PyObject* fast = PySequence_Fast(tgt_obj, "targets: expected a sequence of ints");
     if (fast == NULL) return NULL;
-    Py_ssize_t nt = PySequence_Fast_GET_SIZE(fast);
+    Py_ssize_t nt = fast_size(fast);
     int64_t* targets = PyMem_Malloc((size_t)(nt > 0 ? nt : 1) * sizeof(int64_t));
     if (targets == NULL) {
         Py_DECREF(fast);
         return PyErr_NoMemory();
     }
     for (Py_ssize_t i = 0; i < nt; i++) {
-        targets[i] = PyLong_AsLongLong(PySequence_Fast_GET_ITEM(fast, i));
+        targets[i] = PyLong_AsLongLong(fast_item(fast, i));
         if (targets[i] == -1 && PyErr_Occurred()) {
             Py_DECREF(fast);
             PyMem_Free(targets);
@@ -112,9 +112,9 @@ static PyObject* mod_perturbation_curves(PyObject* mod, PyObject* args) {
     options.blur_sigma = sigma;
     int st;
     const prpkit_input* b = base.count ? base.inputs : NULL;
-    float* s = (float*)PyBytes_AS_STRING(scores);
-    float* a = (float*)PyBytes_AS_STRING(auc);
-    float* f = (float*)PyBytes_AS_STRING(fractions);
+    float* s = (float*)PyBytes_AsString(scores);
+    float* a = (float*)PyBytes_AsString(auc);
+    float* f = (float*)PyBytes_AsString(fractions);
     prpkit_model* m = ((ModelObject*)model)->model;
     Py_BEGIN_ALLOW_THREADS
     st = prpkit_perturbation_curves(m, img.inputs, rel.inputs, targets, (size_t)target_rank, b, &options, s,

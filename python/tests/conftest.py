@@ -1,6 +1,8 @@
 """Shared fixtures: torch reference models (random weights, eval mode) and their prpkit conversions.
 
-Conversions are cached per test session: each torch model is converted once.
+Conversions are cached per test session: each torch model is converted once. Without
+torch (the numpy-only pass of scripts/test_wheel.sh) the torch helpers below are not
+called: the modules that need torch skip themselves (pytest.importorskip).
 """
 from __future__ import annotations
 
@@ -19,11 +21,15 @@ if not glob.glob(os.path.join(_SRC, "prpkit", "_core*.so")):
 
 import numpy as np
 import pytest
-import torch
 
 import prpkit
 
-torch.set_num_threads(2)
+try:
+    import torch
+except ImportError:  # a numpy-only install
+    torch = None
+else:
+    torch.set_num_threads(2)
 
 
 def randomize_batch_norms(module: torch.nn.Module, seed: int) -> None:
@@ -41,8 +47,8 @@ def randomize_batch_norms(module: torch.nn.Module, seed: int) -> None:
 
 def assert_close_rel(actual, expected, rel=1e-4, what=""):
     """max|actual − expected| ≤ rel · max|expected| (the spine's forward tolerance)."""
-    a = actual.detach().numpy() if isinstance(actual, torch.Tensor) else np.asarray(actual)
-    e = expected.detach().numpy() if isinstance(expected, torch.Tensor) else np.asarray(expected)
+    a = actual.detach().numpy() if hasattr(actual, "detach") else np.asarray(actual)
+    e = expected.detach().numpy() if hasattr(expected, "detach") else np.asarray(expected)
     assert a.shape == e.shape, f"{what}: shape {a.shape} != {e.shape}"
     assert a.dtype == np.float32, f"{what}: dtype {a.dtype}"
     scale = float(np.max(np.abs(e)))
