@@ -6,7 +6,27 @@
 //   PRPKitCABI     every @_cdecl export; built as libprpkit.so (product `prpkit`)
 // The command-line tools (prpkit-run, prpkit-bench) are the package in cli/, so that
 // building the library resolves no dependency.
+import Foundation
 import PackageDescription
+
+// The shared library's SONAME carries its ABI version: libprpkit.so.MAJOR, and
+// libprpkit.so.0.MINOR while MAJOR is 0 (a 0.x minor release may change the ABI). The
+// numbers come from include/prpkit.h, the one place the version is written.
+let abiVersion: String = {
+    let path = Context.packageDirectory + "/include/prpkit.h"
+    let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+    func number(_ part: String) -> String? {
+        let prefix = "#define PRPKIT_VERSION_" + part + " "
+        for line in lines where line.hasPrefix(prefix) {
+            return String(line.dropFirst(prefix.count))
+        }
+        return nil
+    }
+    guard let major = number("MAJOR"), let minor = number("MINOR") else {
+        fatalError("\(path): no PRPKIT_VERSION_MAJOR / PRPKIT_VERSION_MINOR")
+    }
+    return major == "0" ? "0.\(minor)" : major
+}()
 
 // Kernels are compiled once per ISA level and picked at run time (see Kernels/Dispatch).
 // `-Xcc -march=…` is what makes Swift's SIMD types emit zmm/ymm FMAs.
@@ -44,7 +64,7 @@ let package = Package(
             path: "Sources/PRPKitCABI",
             linkerSettings: [
                 .linkedLibrary("m"),
-                .unsafeFlags(["-Xlinker", "-soname=libprpkit.so"]),
+                .unsafeFlags(["-Xlinker", "-soname=libprpkit.so.\(abiVersion)"]),
             ]
         ),
         .testTarget(

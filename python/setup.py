@@ -56,10 +56,15 @@ class SwiftBuildExt(build_ext):
         for ext in self.extensions:
             ext.include_dirs.append(str(ROOT / "include"))
             ext.library_dirs.append(str(lib.parent))
+            # Relink when the library changes (its SONAME is recorded in the extension).
+            ext.depends += [str(lib), str(HEADER)]
         super().run()
-        # Ship the library beside the extension module, and the header for C users.
+        # Ship the library (named by its SONAME) beside the extension module, and the header
+        # for C users; a library of another name left in a reused build folder is removed.
         dest = Path(self.get_ext_fullpath("prpkit._core")).parent
         (dest / "include").mkdir(parents=True, exist_ok=True)
+        for old in dest.glob("libprpkit.so*"):
+            old.unlink()
         shutil.copy2(lib, dest / lib.name)
         shutil.copy2(HEADER, dest / "include" / "prpkit.h")
 

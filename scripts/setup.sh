@@ -17,6 +17,15 @@ then
 fi
 
 command -v gcc >/dev/null || { apt-get update -qq && apt-get install -y -qq gcc; }
+# C consumers of the installed library: pkg-config and CMake (scripts/test_consumers.sh).
+missing=""
+command -v pkg-config >/dev/null || missing="$missing pkg-config"
+command -v cmake >/dev/null || missing="$missing cmake"
+if [ -n "$missing" ]; then
+    echo "setup: installing$missing"
+    # shellcheck disable=SC2086
+    apt-get update -qq && apt-get install -y -qq $missing
+fi
 
 # Reference libraries (torch, captum, CaBRNet) for parity tests and benchmarks.
 if ! "$PYTHON" -c "import torch, torchvision, captum, cabrnet, pytest, PIL" 2>/dev/null; then

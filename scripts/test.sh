@@ -17,6 +17,10 @@ echo "== python"
 "$PYTHON" -m pip install -q ./python
 (cd python && "$PYTHON" -m pytest -q tests)
 
+echo "== C consumers of an installed prefix (pkg-config, CMake); Swift packages using PRPKit"
+PYTHON="$PYTHON" bash scripts/test_consumers.sh
+bash scripts/test_swift_packages.sh
+
 echo "== binary wheel in a fresh venv without Swift; sdist"
 WHEEL=$(bash scripts/build_wheel.sh dist | tail -n 1)
 bash scripts/test_wheel.sh "$WHEEL"

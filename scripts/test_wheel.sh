@@ -7,7 +7,9 @@
 #      need torch or Pillow skip; tests/test_install.py runs prpkit.LRP and prpkit.prp
 #      against committed CaBRNet/Captum references, and `prpkit explain` on .npy inputs);
 #   3. the main job with Pillow added (prpkit[images]): `prpkit explain` on the bundled
-#      model and its PNG samples, and `prpkit --version`.
+#      model and its PNG samples;
+#   4. a C program (examples/c/forward.c) built against the installed wheel's header and
+#      library alone (`python -m prpkit --cflags --libs`, i.e. get_include()/get_library()).
 # Usage: scripts/test_wheel.sh WHEEL        (PYTHON selects the base interpreter)
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: scripts/test_wheel.sh WHEEL" >&2; exit 2; }
@@ -45,4 +47,13 @@ pngs=$(ls "$WORK/heatmaps"/*.png | wc -l)
 [ "$n" -eq 30 ] && [ "$pngs" -eq 30 ] \
     || { echo "test_wheel: expected 30 records and 30 overlays (10 samples × top 3), got $n and $pngs" >&2; exit 1; }
 echo "test_wheel: explain wrote $n records and $pngs overlays"
+
+echo "test_wheel: examples/c/forward.c against the wheel's prpkit.h and libprpkit.so"
+FLAGS=$(cd "$WORK" && run python -m prpkit --cflags --libs)
+# shellcheck disable=SC2086
+run cc -std=c11 -Wall -Wextra -Werror -O2 examples/c/forward.c -o "$WORK/forward" $FLAGS -lpthread
+run "$WORK/forward" examples/c/tiny.prpk > "$WORK/forward.log" \
+    || { cat "$WORK/forward.log"; echo "test_wheel: forward.c failed" >&2; exit 1; }
+grep -q '^forward.c: 0 check(s) failed' "$WORK/forward.log"
+(cd "$WORK" && run python -c 'import os, prpkit; assert os.path.samefile(prpkit.get_include(), os.path.join(os.path.dirname(prpkit.__file__), "include")); print("test_wheel: get_include()", prpkit.get_include(), "get_library()", prpkit.get_library())')
 echo "test_wheel: ok"

@@ -8,6 +8,9 @@ Model I/O and the forward pass::
     prpkit.save(model, "model.prpkit")
     model.inputs, model.outputs, model.nodes        # introspection
 
+C code links the same library: `get_include()` (the folder of ``prpkit.h``) and
+`get_library()` (``libprpkit.so``), or ``python -m prpkit --cflags --libs``.
+
 Errors reported by the native library are `PRPKitError` subclasses carrying its message:
 `InvalidArgumentError` (also ValueError), `InvalidModelError` (ValueError),
 `BufferTooSmallError` (ValueError), `UnsupportedError` (NotImplementedError),
@@ -15,6 +18,8 @@ Errors reported by the native library are `PRPKitError` subclasses carrying its 
 (the C status code) and ``.status_name``. Conversion of an unsupported torch module
 raises `UnsupportedOperation` (a TypeError) naming the module or function and its type.
 """
+
+from ._capi import get_include, get_library  # C header and library (no extension needed)
 
 try:
     from . import _core
@@ -65,7 +70,7 @@ else:
 __all__ = [
     "Model", "load", "save", "from_torch", "LRP", "rules", "prp_utils", "prp", "prp_batch",
     "prp_relevance", "post_process",
-    "version", "set_num_threads", "get_num_threads",
+    "version", "set_num_threads", "get_num_threads", "get_include", "get_library",
     "PRPKitError", "InvalidArgumentError", "InvalidModelError", "BufferTooSmallError",
     "UnsupportedError", "PRPKitIOError", "InternalError", "UnsupportedOperation", "TrainingModeWarning",
 ]

@@ -940,8 +940,10 @@ def add_run_options(p) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="prpkit", description="PRP heatmaps for prototype classifiers, natively.")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
+    ap.add_argument("--cflags", action="store_true",
+                    help="print the compiler flags for prpkit.h (C code linking the library) and exit")
+    ap.add_argument("--libs", action="store_true", help="print the linker flags for libprpkit.so and exit")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")  # required unless --cflags/--libs
 
     p = sub.add_parser("info", help="a model file's graph, shapes, parameter count and PRP rules")
     p.add_argument("--model", help="prpkit model file (default: the bundled digits ProtoPNet)")
@@ -1027,7 +1029,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        if not (args.cflags or args.libs):
+            parser.error("a command is required")
+        from . import _capi
+        try:
+            print(" ".join(f() for f, wanted in ((_capi.cflags, args.cflags), (_capi.libs, args.libs)) if wanted))
+        except FileNotFoundError as e:
+            print(f"prpkit: error: {e}", file=sys.stderr)
+            return 1
+        return 0
     try:
         if args.command in ("explain", "evaluate") and not args.images:
             args.images = [BUNDLED_SAMPLES]

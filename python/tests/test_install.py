@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import re
 import os
 import subprocess
 import sys
@@ -133,3 +134,29 @@ def test_explain_png_without_pillow_names_the_extra(tmp_path):
 def test_torch_features_say_what_they_need():
     with pytest.raises(ImportError, match="torch"):
         prpkit.from_torch(object())
+
+
+def test_c_header_and_library_in_the_package():
+    """The wheel carries prpkit.h and the library for C code; the header is the one the
+    extension was built with."""
+    header = os.path.join(prpkit.get_include(), "prpkit.h")
+    text = open(header, encoding="utf-8").read()
+    macros = tuple(int(re.search(rf"^#define PRPKIT_VERSION_{p} (\d+)$", text, re.M).group(1))
+                   for p in ("MAJOR", "MINOR", "PATCH"))
+    assert macros == prpkit.version()
+    lib = prpkit.get_library()
+    assert os.path.isfile(lib) and os.path.dirname(lib) == os.path.dirname(prpkit.__file__)
+    assert re.fullmatch(r"libprpkit\.so\.\d+(\.\d+)?", os.path.basename(lib))
+
+
+def test_module_prints_build_flags(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "prpkit", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)
+    r = run("--cflags", "--libs")
+    assert r.returncode == 0, r.stderr
+    lib = prpkit.get_library()
+    assert r.stdout.split() == [f"-I{prpkit.get_include()}", f"-L{os.path.dirname(lib)}",
+                                f"-l:{os.path.basename(lib)}", f"-Wl,-rpath,{os.path.dirname(lib)}"]
+    r = run()
+    assert r.returncode == 2 and "a command is required" in r.stderr
