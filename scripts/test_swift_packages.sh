@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Swift packages that use prpkit's core as a dependency, built the way their users build
 # them: examples/swift (the library product PRPKit by path) runs a forward pass and a PRP
-# heatmap and checks it against CaBRNet + Captum (examples/c/tiny_prp.expected).
+# heatmap and checks it against CaBRNet + Captum (examples/c/tiny_prp.expected); cli/
+# (prpkit-run) reports the header's version and takes the Python CLI's vocabulary
+# (--location max|H,W|all, --threshold), with the same relevance as prpkit.prp_relevance.
 # They are built in release into build_lib.sh's scratch folder with the same flags, so
 # the core's compiled objects are reused (≈20 s instead of a second full build).
-# Usage: scripts/test_swift_packages.sh [scratch-path]   (default .build-release)
+# Usage: scripts/test_swift_packages.sh [scratch-path]   (default .build-release;
+#        PYTHON selects the interpreter with prpkit installed, for the cross-check)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
 SCRATCH=$(mkdir -p "${1:-.build-release}" && cd "${1:-.build-release}" && pwd)
 build() {  # build PACKAGE-PATH [PRODUCT]
     swift build -c release -Xswiftc -static-stdlib --scratch-path "$SCRATCH" --package-path "$1" ${2:+--product "$2"} >&2
@@ -24,6 +28,39 @@ build examples/swift && "$SCRATCH/release/prp-example" examples/c/tiny_prp.prpk 
 cat "$SCRATCH/prp-example.log"
 grep -q '^prp-example: matches' "$SCRATCH/prp-example.log" || status=1
 result "examples/swift (PRPKit by path): forward + PRP heatmap = CaBRNet + Captum" "$status"
+
+RUN="$SCRATCH/release/prpkit-run"
+VERSION=$(sed -n 's/^#define PRPKIT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' include/prpkit.h | paste -sd. -)
+status=0
+build cli prpkit-run && [ "$("$RUN" --version)" = "prpkit-run $VERSION" ] || status=1
+result "prpkit-run --version = prpkit-run $VERSION" "$status"
+
+# --location all --threshold T: the relevance summed over every location with similarity
+# ≥ T, as prpkit explain and prpkit.prp_relevance(location=None); relative 1e-5 on sums.
+MODEL=Tests/PRPKitTests/Fixtures/models/protopnet_resnet18_layer1
+status=0
+"$RUN" prp --model "$MODEL.prpkit" --input "$MODEL.io.safetensors" --prototypes 0,7 --location all --threshold 0.3 \
+    > "$SCRATCH/prp-all.log" || status=1
+"$RUN" prp --model "$MODEL.prpkit" --input "$MODEL.io.safetensors" --prototypes 0 --location threshold:0.3 \
+    > /dev/null 2>&1 && status=1  # the old spelling is refused
+"$RUN" prp --model "$MODEL.prpkit" --input "$MODEL.io.safetensors" --prototypes 0 --location 3,4 > /dev/null || status=1
+[ "$status" -eq 0 ] && (cd "$SCRATCH" && "$PYTHON" - "$OLDPWD/$MODEL" "$SCRATCH/prp-all.log") <<'PY' || status=1
+import re, sys
+import numpy as np
+import prpkit
+from prpkit import _safetensors
+from prpkit.prp_utils import get_cabrnet_lrp_composite_model
+model, log = sys.argv[1], open(sys.argv[2]).read()
+swift = [float(m) for m in re.findall(r"^relevance\[\d+\] prototype \d+ .* sum (\S+)$", log, re.M)]
+x = np.ascontiguousarray(_safetensors.load_file(model + ".io.safetensors")[0]["input_0"])
+rel, _ = prpkit.prp_relevance(get_cabrnet_lrp_composite_model(prpkit.load(model + ".prpkit")), x, [0, 7],
+                              location=None, similarity_threshold=0.3)
+python = [float(r.astype(np.float64).sum()) for r in rel.reshape(-1, *rel.shape[2:])]
+print(f"swift-packages: --location all sums: prpkit-run {swift}, prpkit.prp_relevance {python}")
+assert len(swift) == len(python) == 2 * x.shape[0] and any(abs(v) > 0 for v in python)
+assert all(abs(a - b) <= 1e-5 * max(abs(b), 1e-30) for a, b in zip(swift, python))
+PY
+result "prpkit-run prp --location all --threshold = prpkit.prp_relevance(location=None)" "$status"
 
 echo "swift-packages: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,7 @@
 """`prpkit.LRP`: a drop-in for ``captum.attr.LRP`` on the native engine.
 
 Same constructor and ``attribute`` signature as Captum 0.9, same numbers (Captum's hook
-semantics are reproduced, see DESIGN.md "Captum LRP"), one forward and one backward
+semantics are reproduced, see docs/semantics.md), one forward and one backward
 pass per call. Differences from Captum, all deliberate:
 
 - rules set on modules (``module.rule``) stay attached after a call (Captum deletes

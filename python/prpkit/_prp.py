@@ -146,7 +146,12 @@ def prp(model: Any, img: Any, img_tensor: Any, proto_idx: int, device: Any = "cp
         device: accepted and ignored (prpkit runs on the CPU).
         location: "max" (the location of the maximum similarity), (h, w), or None (every
             location with similarity ≥ ``similarity_threshold``, summed).
-        polarity, gaussian_ksize, normalize, grads_x_input: CaBRNet's post-processing.
+        stability_factor: ε of the composite's rules (CaBRNet's default 1e-6).
+        polarity: CaBRNet's post-processing: "positive", "negative", "absolute" or None.
+        gaussian_ksize: σ of the Gaussian blur (CaBRNet's name; 0 for none).
+        normalize: min-max normalise the heatmap.
+        grads_x_input: multiply the relevance by the input first.
+        similarity_threshold: the threshold of ``location=None``.
 
     Returns:
         float32 array (img.height, img.width).

@@ -940,6 +940,7 @@ def add_run_options(p) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="prpkit", description="PRP heatmaps for prototype classifiers, natively.")
+    ap.add_argument("--version", action="version", version=f"prpkit {package_version()}")
     ap.add_argument("--cflags", action="store_true",
                     help="print the compiler flags for prpkit.h (C code linking the library) and exit")
     ap.add_argument("--libs", action="store_true", help="print the linker flags for libprpkit.so and exit")
@@ -1026,6 +1027,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_convert)
     return ap
+
+
+def package_version() -> str:
+    """The installed package's version (the number of prpkit.h, as the library's)."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("prpkit")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

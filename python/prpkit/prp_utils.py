@@ -31,7 +31,7 @@ def get_extractor_lrp_composite_model(model: Any, set_bias_to_zero: bool, stabil
                                       use_zbeta: bool = True, zbeta_lower_bound: float = _DEFAULT_LOWER,
                                       zbeta_upper_bound: float = _DEFAULT_UPPER,
                                       example_input: Any = None) -> CompositeModel:
-    """Prepare a feature extractor for composite LRP (CaBRNet semantics, see DESIGN.md):
+    """Prepare a feature extractor for composite LRP (CaBRNet semantics, see docs/semantics.md):
     BatchNorm merged into the preceding Conv2d and reset (IdentityRule), ``+`` → StackedSum,
     first Conv2d → z^B (if ``use_zbeta``), other Conv2d → Alpha1Beta0, MaxPool2d → gradient,
     Sigmoid → identity. The outputs stay those of ``model``.
@@ -41,7 +41,8 @@ def get_extractor_lrp_composite_model(model: Any, set_bias_to_zero: bool, stabil
         set_bias_to_zero: ignore bias in linear layers.
         stability_factor: epsilon value used for numerical stability.
         use_zbeta: use z-beta rule on first convolution.
-        zbeta_lower_bound, zbeta_upper_bound: admissible pixel range (normalized units).
+        zbeta_lower_bound: lowest admissible pixel value (normalized units).
+        zbeta_upper_bound: highest admissible pixel value (normalized units).
         example_input: input used to trace a torch model (default: zeros (1, C, 224, 224)).
     Returns:
         copy of the model, ready for prpkit.LRP.

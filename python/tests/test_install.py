@@ -149,7 +149,7 @@ def test_c_header_and_library_in_the_package():
     assert re.fullmatch(r"libprpkit\.so\.\d+(\.\d+)?", os.path.basename(lib))
 
 
-def test_module_prints_build_flags(tmp_path):
+def test_module_prints_build_flags_and_version(tmp_path):
     def run(*args):
         return subprocess.run([sys.executable, "-m", "prpkit", *args], cwd=tmp_path, capture_output=True,
                               text=True, timeout=60)
@@ -158,5 +158,7 @@ def test_module_prints_build_flags(tmp_path):
     lib = prpkit.get_library()
     assert r.stdout.split() == [f"-I{prpkit.get_include()}", f"-L{os.path.dirname(lib)}",
                                 f"-l:{os.path.basename(lib)}", f"-Wl,-rpath,{os.path.dirname(lib)}"]
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"prpkit {prpkit.__version__}"
     r = run()
     assert r.returncode == 2 and "a command is required" in r.stderr

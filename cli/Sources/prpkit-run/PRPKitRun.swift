@@ -1,7 +1,8 @@
 // prpkit-run: the command-line front of the Swift core, for scripts and harnesses.
 //   prpkit-run info    --model M.prpkit
 //   prpkit-run forward --model M.prpkit --input X.safetensors [--tensor input_0]
-//   prpkit-run prp     --model M.prpkit --input X.safetensors --prototypes 0,3 [--location max|H,W|threshold:T] [--out R.safetensors]
+//   prpkit-run prp     --model M.prpkit --input X.safetensors --prototypes 0,3 [--location max|H,W|all] [--threshold T] [--out R.safetensors]
+// --location and --threshold mean what they mean for `prpkit explain` (the Python CLI).
 import ArgumentParser
 import PRPKit
 
@@ -10,6 +11,7 @@ struct PRPKitRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prpkit-run",
         abstract: "Forward passes and PRP relevance maps of prpkit model files.",
+        version: "prpkit-run \(PRPKitVersion.string)",
         subcommands: [Info.self, Forward.self, PRPCommand.self])
 }
 
@@ -89,17 +91,21 @@ struct PRPCommand: ParsableCommand {
     @OptionGroup var input: InputOptions
     @Option(help: "Comma-separated prototype indices.")
     var prototypes: String
-    @Option(help: "max, H,W, or threshold:T.")
+    @Option(help: "max (the most similar location), H,W (one location), or all (every location with similarity ≥ --threshold, summed).")
     var location: String = "max"
+    @Option(help: "Similarity threshold for --location all.")
+    var threshold: Float = 0.1
     @Option(help: "Write the relevance (N·K, C, H, W) and similarity maps to this safetensors file.")
     var out: String?
 
     func parsedLocation() throws -> PRPLocation {
         if location == "max" { return .max }
-        if location.hasPrefix("threshold:"), let t = Float(location.dropFirst("threshold:".count)) { return .threshold(t) }
-        let parts = location.split(separator: ",").compactMap { Int($0) }
-        guard parts.count == 2 else { throw ValidationError("--location must be max, H,W or threshold:T") }
-        return .at(h: parts[0], w: parts[1])
+        if location == "all" { return .threshold(threshold) }
+        let parts = location.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let h = parts[0], let w = parts[1] else {
+            throw ValidationError("--location: expected max, all or H,W (e.g. 3,4), got '\(location)'")
+        }
+        return .at(h: h, w: w)
     }
 
     func run() throws {
