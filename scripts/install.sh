@@ -16,7 +16,7 @@ PREFIX=$(cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 
 LIB=${PRPKIT_LIBRARY:-$(bash scripts/build_lib.sh | tail -n 1)}
-VERSION=$(sed -n 's/^#define PRPKIT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' include/prpkit.h | paste -sd. -)
+VERSION=$(bash scripts/version.sh)
 SONAME=$(readelf -d "$LIB" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 case "$SONAME" in libprpkit.so.*) ;; *) echo "install: $LIB has SONAME '$SONAME'" >&2; exit 1 ;; esac
 

@@ -15,7 +15,7 @@ OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 
 # The shipped library must be self-contained: SONAME set, only system C/C++ runtimes.
-VERSION=$(sed -n 's/^#define PRPKIT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' include/prpkit.h | paste -sd. -)
+VERSION=$(bash scripts/version.sh)
 case "$VERSION" in 0.*) ABI=${VERSION%.*} ;; *) ABI=${VERSION%%.*} ;; esac
 readelf -d "$LIB" | grep -q "SONAME.*\[libprpkit.so.$ABI\]" || { echo "c-example: SONAME is not libprpkit.so.$ABI" >&2; exit 1; }
 if readelf -d "$LIB" | grep NEEDED | grep -vE '\[(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^]]*)\.so[^]]*\]'; then

@@ -26,7 +26,7 @@ result() {  # result NAME STATUS
 bash scripts/install.sh "$WORK/staged"
 mv "$WORK/staged" "$WORK/prefix"
 P="$WORK/prefix"
-VERSION=$(sed -n 's/^#define PRPKIT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' include/prpkit.h | paste -sd. -)
+VERSION=$(bash scripts/version.sh)
 
 # 1. Layout: SONAME, its symlinks, no absolute paths in the text files.
 status=0

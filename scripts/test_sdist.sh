@@ -19,7 +19,7 @@ trap 'rm -rf "$WORK"' EXIT
 rm -f "$OUT"/prpkit-*.tar.gz
 "$PYTHON" -m build -q --sdist -o "$OUT" python >&2
 SDIST=$(ls "$OUT"/prpkit-*.tar.gz)
-VERSION=$(sed -n 's/^#define PRPKIT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' include/prpkit.h | paste -sd. -)
+VERSION=$(bash scripts/version.sh)
 [ "$(basename "$SDIST")" = "prpkit-$VERSION.tar.gz" ] || { echo "test_sdist: $SDIST is not version $VERSION" >&2; exit 1; }
 tar -xzf "$SDIST" -C "$WORK"
 TOP="$WORK/prpkit-$VERSION"

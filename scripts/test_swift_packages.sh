@@ -30,7 +30,7 @@ grep -q '^prp-example: matches' "$SCRATCH/prp-example.log" || status=1
 result "examples/swift (PRPKit by path): forward + PRP heatmap = CaBRNet + Captum" "$status"
 
 RUN="$SCRATCH/release/prpkit-run"
-VERSION=$(sed -n 's/^#define PRPKIT_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\)$/\2/p' include/prpkit.h | paste -sd. -)
+VERSION=$(bash scripts/version.sh)
 status=0
 build cli prpkit-run && [ "$("$RUN" --version)" = "prpkit-run $VERSION" ] || status=1
 result "prpkit-run --version = prpkit-run $VERSION" "$status"
