@@ -93,7 +93,11 @@ def prpkit_run_sections() -> list[str]:
         return subprocess.run([exe, *args, "--help"], check=True, capture_output=True, text=True).stdout
     top = helptext()
     out += ["### `prpkit-run`", "", fenced("text", top), ""]
-    subs = re.findall(r"^  (\w[\w-]*)\s", top.split("SUBCOMMANDS:")[1], re.M) if "SUBCOMMANDS:" in top else []
+    # The subcommand names: the SUBCOMMANDS block, up to its first blank line.
+    block = top.split("SUBCOMMANDS:\n")[1].split("\n\n")[0] if "SUBCOMMANDS:\n" in top else ""
+    subs = re.findall(r"^  (\w[\w-]*) ", block, re.M)
+    if not subs:
+        log.warning("prpkit-run --help lists no subcommands")
     for sub in subs:
         if sub != "help":
             out += [f"### `prpkit-run {sub}`", "", fenced("text", helptext(sub)), ""]
