@@ -22,7 +22,7 @@ PYTHON="$PYTHON" bash scripts/test_consumers.sh
 PYTHON="$PYTHON" bash scripts/test_swift_packages.sh
 
 echo "== documentation site (mkdocs --strict; references generated from the header, parsers, docstrings)"
-PRPKIT_RUN="$PWD/.build-release/release/prpkit-run" PYTHON="$PYTHON" bash scripts/build_docs.sh
+PYTHON="$PYTHON" bash scripts/build_docs.sh
 
 echo "== binary wheel in a fresh venv without Swift; sdist"
 WHEEL=$(bash scripts/build_wheel.sh dist | tail -n 1)

@@ -4,16 +4,18 @@
 # heatmap and checks it against CaBRNet + Captum (examples/c/tiny_prp.expected); cli/
 # (prpkit-run) reports the header's version and takes the Python CLI's vocabulary
 # (--location max|H,W|all, --threshold), with the same relevance as prpkit.prp_relevance.
-# They are built in release into build_lib.sh's scratch folder with the same flags, so
-# the core's compiled objects are reused (≈20 s instead of a second full build).
+# examples/swift is built in release into build_lib.sh's scratch folder with the same
+# flags, so the core's compiled objects are reused (≈20 s instead of a second full build);
+# cli/ (which also resolves swift-argument-parser) in its own default folder, cli/.build,
+# where scripts/run.sh and the docs build find prpkit-run.
 # Usage: scripts/test_swift_packages.sh [scratch-path]   (default .build-release;
 #        PYTHON selects the interpreter with prpkit installed, for the cross-check)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 SCRATCH=$(mkdir -p "${1:-.build-release}" && cd "${1:-.build-release}" && pwd)
-build() {  # build PACKAGE-PATH [PRODUCT]
-    swift build -c release -Xswiftc -static-stdlib --scratch-path "$SCRATCH" --package-path "$1" ${2:+--product "$2"} >&2
+build() {  # build PACKAGE-PATH
+    swift build -c release -Xswiftc -static-stdlib --scratch-path "$SCRATCH" --package-path "$1" >&2
 }
 
 passed=0 failed=0
@@ -29,10 +31,11 @@ cat "$SCRATCH/prp-example.log"
 grep -q '^prp-example: matches' "$SCRATCH/prp-example.log" || status=1
 result "examples/swift (PRPKit by path): forward + PRP heatmap = CaBRNet + Captum" "$status"
 
-RUN="$SCRATCH/release/prpkit-run"
+RUN=cli/.build/release/prpkit-run
 VERSION=$(bash scripts/version.sh)
 status=0
-build cli prpkit-run && [ "$("$RUN" --version)" = "prpkit-run $VERSION" ] || status=1
+swift build -c release --package-path cli --product prpkit-run >&2 && [ "$("$RUN" --version)" = "prpkit-run $VERSION" ] \
+    || status=1
 result "prpkit-run --version = prpkit-run $VERSION" "$status"
 
 # --location all --threshold T: the relevance summed over every location with similarity
