@@ -288,10 +288,16 @@ int prpkit_explainer_propagate(const prpkit_explainer* explainer,
                                size_t output_index, const prpkit_input* start,
                                prpkit_output* relevance, size_t n_relevance);
 
-/* Which similarity-map locations a PRP heatmap explains (CaBRNet prp()'s `location`). */
+/* Which similarity-map locations a PRP heatmap explains (CaBRNet prp()'s `location`),
+ * selected as CaBRNet 1.2's prp() does: a location is skipped when its similarity is
+ * < the threshold (so a NaN threshold, like -INFINITY, selects every location, and
+ * +INFINITY none: the relevance is then all zeros). */
 enum {
     PRPKIT_LOCATION_MAX = 0,       /* the location of the maximum (first in row-major order) */
-    PRPKIT_LOCATION_AT = 1,        /* the location (h, w) */
+    PRPKIT_LOCATION_AT = 1,        /* the location (h, w), -Hs <= h < Hs and -Ws <= w < Ws; a negative
+                                      entry has CaBRNet's meaning: that row (column) is not pinned and
+                                      the threshold is S[h mod Hs, w mod Ws], e.g. (-1, w) selects
+                                      every location of column w with S >= S[Hs-1, w] */
     PRPKIT_LOCATION_THRESHOLD = 2  /* every location with similarity >= threshold, summed */
 };
 
@@ -299,7 +305,7 @@ typedef struct prpkit_prp_options {
     size_t struct_size;  /* sizeof(prpkit_prp_options) as the caller was compiled */
     int location;        /* PRPKIT_LOCATION_* */
     int64_t h, w;        /* for PRPKIT_LOCATION_AT */
-    float threshold;     /* for PRPKIT_LOCATION_THRESHOLD (CaBRNet's default 0.1) */
+    float threshold;     /* for PRPKIT_LOCATION_THRESHOLD (CaBRNet's default 0.1; any value, see above) */
 } prpkit_prp_options;
 
 static inline prpkit_prp_options prpkit_prp_default_options(void) {

@@ -147,9 +147,7 @@ public func prpkit_explainer_prp(_ explainer: OpaquePointer?, _ image: UnsafeRaw
             case 1: location = .at(h: Int(clamping: options.load(fromByteOffset: PRPOptionsLayout.h, as: Int64.self)),
                                    w: Int(clamping: options.load(fromByteOffset: PRPOptionsLayout.w, as: Int64.self)))
             case 2:
-                let t = options.load(fromByteOffset: PRPOptionsLayout.threshold, as: Float.self)
-                guard t.isFinite else { throw ABIError.invalidArgument("options.threshold must be finite") }
-                location = .threshold(t)
+                location = .threshold(options.load(fromByteOffset: PRPOptionsLayout.threshold, as: Float.self))
             case let other: throw ABIError.invalidArgument("options.location \(other) is not a PRPKIT_LOCATION_* value")
             }
         }

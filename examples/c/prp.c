@@ -280,9 +280,12 @@ int main(int argc, char** argv) {
     st = prpkit_explainer_prp(explainer, &image, prototypes, N_PROTO, &bad, &rel, &sim);
     check_status(st, PRPKIT_ERROR_INVALID_ARGUMENT, "prp at (8, 0) outside the 8×8 map");
     bad.h = 0;
-    bad.w = -1;
+    bad.w = -want.sim_shape[3] - 1;  /* negative entries go down to -W (CaBRNet's meaning) */
     st = prpkit_explainer_prp(explainer, &image, prototypes, N_PROTO, &bad, &rel, &sim);
-    check_status(st, PRPKIT_ERROR_INVALID_ARGUMENT, "prp at (0, -1)");
+    check_status(st, PRPKIT_ERROR_INVALID_ARGUMENT, "prp at (0, -9) outside the 8×8 map");
+    bad.w = -1;  /* column not pinned: row 0's locations at least as similar as S[0, W - 1] */
+    st = prpkit_explainer_prp(explainer, &image, prototypes, N_PROTO, &bad, &rel, &sim);
+    check_status(st, PRPKIT_OK, "prp at (0, -1)");
     const int64_t bad_proto[1] = {want.sim_shape[1]};
     st = prpkit_explainer_prp(explainer, &image, bad_proto, 1, &options, &rel, &sim);
     check_status(st, PRPKIT_ERROR_INVALID_ARGUMENT, "prp with prototype index out of range");

@@ -54,8 +54,10 @@ def _is_tensor(x: Any) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def _as_input(x: Any, index: int, what: str = "input") -> Any:
-    """Applies the input policy (module docstring) and returns an object exporting a buffer."""
+def _as_input(x: Any, index: int, what: str = "input", copy_strided: bool = False) -> Any:
+    """Applies the input policy (module docstring) and returns an object exporting a buffer.
+    With `copy_strided`, a non-contiguous array or tensor is copied to a contiguous one
+    instead of being rejected (Captum and CaBRNet accept such inputs)."""
     if x is None:
         raise TypeError(f"{what} {index} is None; expected a float32 numpy.ndarray or torch.Tensor")
     if _is_tensor(x):
@@ -67,14 +69,18 @@ def _as_input(x: Any, index: int, what: str = "input") -> Any:
         if x.layout != torch.strided:
             raise TypeError(f"{what} {index}: expected a dense (strided) tensor, got layout {x.layout}")
         if not x.is_contiguous():
-            raise ValueError(f"{what} {index}: the tensor is not contiguous; pass x.contiguous()")
+            if not copy_strided:
+                raise ValueError(f"{what} {index}: the tensor is not contiguous; pass x.contiguous()")
+            x = x.contiguous()
         return x.detach().numpy()
     if isinstance(x, np.ndarray):
         if x.dtype != np.float32:
             raise TypeError(f"{what} {index}: expected a float32 array, got dtype {x.dtype}; "
                             f"convert with x.astype(numpy.float32)")
         if not x.flags.c_contiguous:
-            raise ValueError(f"{what} {index}: the array is not C-contiguous; pass numpy.ascontiguousarray(x)")
+            if not copy_strided:
+                raise ValueError(f"{what} {index}: the array is not C-contiguous; pass numpy.ascontiguousarray(x)")
+            x = np.ascontiguousarray(x)
         return x
     try:
         memoryview(x).release()

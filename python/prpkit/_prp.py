@@ -10,6 +10,7 @@ bicubic resize to the image size, min-max normalisation), computed natively.
 from __future__ import annotations
 
 import json
+import operator
 import weakref
 from typing import Any, Sequence
 
@@ -67,8 +68,20 @@ def _explainer_for(model: Any, stability_factor: float, example) -> "_core.Expla
     return _torch_cache.cached(model, purpose, build)
 
 
+def _index(v: Any, what: str) -> int:
+    """An integral index (int, NumPy or 0-d torch integer); floats and bools are a
+    TypeError (0.5 must not silently mean prototype 0, nor True prototype 1)."""
+    torch = _torch()
+    if isinstance(v, (bool, np.bool_)) or (torch is not None and isinstance(v, torch.Tensor) and v.dtype == torch.bool):
+        raise TypeError(f"{what} must be an integer, got the bool {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, got {type(v).__module__}.{type(v).__qualname__} {v!r}") from None
+
+
 def _batched_image(img_tensor: Any) -> np.ndarray:
-    x = _as_input(img_tensor, 0, "img_tensor")
+    x = _as_input(img_tensor, 0, "img_tensor", copy_strided=True)
     a = np.asarray(x) if not isinstance(x, np.ndarray) else x
     if a.ndim == 3:  # CaBRNet adds the batch dimension
         a = a[None]
@@ -84,8 +97,8 @@ def _location(location: Any, similarity_threshold: float):
         if location != "max":
             raise ValueError(f"Invalid target location {location}")
         return _LOCATION_MAX, 0, 0, 0.0
-    if isinstance(location, tuple) and len(location) == 2 and all(isinstance(v, (int, np.integer)) for v in location):
-        return _LOCATION_AT, int(location[0]), int(location[1]), 0.0
+    if isinstance(location, tuple) and len(location) == 2:
+        return _LOCATION_AT, _index(location[0], "location[0]"), _index(location[1], "location[1]"), 0.0
     raise ValueError(f"Invalid target location {location}")
 
 
@@ -98,10 +111,15 @@ def prp_relevance(model: Any, img_tensor: Any, proto_indices: Sequence[int], loc
     similarity (N, P, Hs, Ws), the composite's similarity maps.
     """
     x = _batched_image(img_tensor)
+    if isinstance(proto_indices, (str, bytes)) or not hasattr(proto_indices, "__iter__"):
+        raise TypeError(f"proto_indices must be a sequence of integers, got {type(proto_indices).__qualname__}")
+    ids = [_index(p, f"prototype index {i}") for i, p in enumerate(proto_indices)]
+    mode, h, w, thr = _location(location, similarity_threshold)
     example = _torch().from_numpy(x) if _torch() is not None else x
     explainer = _explainer_for(model, stability_factor, example)
-    ids = np.ascontiguousarray(np.asarray(list(proto_indices), dtype=np.int64).reshape(-1))
-    mode, h, w, thr = _location(location, similarity_threshold)
+    # Negative indices count from the end, as CaBRNet's `similarities[0, proto_idx]`.
+    p = explainer.output_shapes([x])[0][1]
+    ids = np.array([i + p if -p <= i < 0 else i for i in ids], dtype=np.int64)
     (rbuf, rshape), (sbuf, sshape) = explainer.prp(x, ids, mode, h, w, thr)
     rel = np.frombuffer(rbuf, np.float32).reshape(rshape)
     rel = rel.reshape((x.shape[0], len(ids)) + tuple(rshape[1:]))
@@ -141,20 +159,32 @@ def prp(model: Any, img: Any, img_tensor: Any, proto_idx: int, device: Any = "cp
             set_bias_to_zero=True, use_zbeta=True and ``stability_factor``), a composite
             (``lrp_ready``: CaBRNet's own or `prpkit.prp_utils`'), or a prpkit Model.
         img: the raw image (PIL); the heatmap is resized to (img.height, img.width).
-        img_tensor: the preprocessed image, (C, H, W) or (1, C, H, W), float32.
-        proto_idx: prototype index.
+        img_tensor: the preprocessed image, (C, H, W) or (1, C, H, W), float32 (copied
+            if not contiguous).
+        proto_idx: prototype index, an integer; negative counts from the end (as
+            CaBRNet's ``similarities[0, proto_idx]``).
         device: accepted and ignored (prpkit runs on the CPU).
         location: "max" (the location of the maximum similarity), (h, w), or None (every
-            location with similarity ≥ ``similarity_threshold``, summed).
+            location with similarity ≥ ``similarity_threshold``, summed: −inf selects all,
+            +inf none, so the heatmap is all zeros). A negative entry of (h, w) has
+            CaBRNet's meaning: that row (column) is not pinned, and the locations kept
+            are those with similarity ≥ S[h, w] (Python indexing), e.g. (−1, 2) keeps
+            every location of column 2 at least as similar as the one in the last row.
         stability_factor: ε of the composite's rules (CaBRNet's default 1e-6).
         polarity: CaBRNet's post-processing: "positive", "negative", "absolute" or None.
         gaussian_ksize: σ of the Gaussian blur (CaBRNet's name; 0 for none).
         normalize: min-max normalise the heatmap.
         grads_x_input: multiply the relevance by the input first.
-        similarity_threshold: the threshold of ``location=None``.
+        similarity_threshold: the threshold of ``location=None`` (any float, ±inf and NaN
+            included, with CaBRNet's meaning).
 
     Returns:
         float32 array (img.height, img.width).
+
+    Raises:
+        ValueError: a batch of several images (use `prp_batch`), an invalid location.
+        TypeError: a non-integral ``proto_idx`` or location entry (a float, a bool).
+        prpkit.InvalidArgumentError: an index outside the similarity map or the prototypes.
     """
     n = _batched_image(img_tensor).shape[0]
     if n != 1:

@@ -237,7 +237,7 @@ def test_threshold_relevance_is_the_sum_of_single_locations():
 
 # ---- argument handling --------------------------------------------------------------------
 
-@pytest.mark.parametrize("location", ["min", "MAX", (1,), (1, 2, 3), [1, 2], (1.0, 2)])
+@pytest.mark.parametrize("location", ["min", "MAX", (1,), (1, 2, 3), [1, 2]])
 def test_invalid_location_raises_value_error(location):
     """As CaBRNet: ValueError("Invalid target location ...")."""
     _, _, _, x, _ = case()
@@ -245,10 +245,11 @@ def test_invalid_location_raises_value_error(location):
         prpkit.prp(arrival("prpkit_composite"), IMG, x, PROTO, location=location)
 
 
-@pytest.mark.parametrize("location", [(12, 0), (0, 12), (100, 100), (-1, 0), (0, -3)])
+@pytest.mark.parametrize("location", [(12, 0), (0, 12), (100, 100), (-13, 0), (0, -13)])
 def test_location_outside_the_similarity_map(location):
-    """An (h, w) outside the 12×12 map: prpkit.InvalidArgumentError (a ValueError) naming
-    the location. (CaBRNet raises IndexError for too-large indices and wraps negative ones.)"""
+    """An (h, w) outside the 12×12 map (−12…11 per entry, negative entries having CaBRNet's
+    meaning, see test_prp_inputs.py): prpkit.InvalidArgumentError (a ValueError) naming the
+    location. (CaBRNet raises IndexError.)"""
     _, _, _, x, _ = case()
     with pytest.raises(prpkit.InvalidArgumentError, match="outside"):
         prpkit.prp(arrival("prpkit_composite"), IMG, x, PROTO, location=location)

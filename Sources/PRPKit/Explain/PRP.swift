@@ -1,10 +1,17 @@
-/// Which similarity-map locations a PRP heatmap explains (CaBRNet prp()'s `location`).
+/// Which similarity-map locations a PRP heatmap explains (CaBRNet prp()'s `location`),
+/// selected exactly as CaBRNet 1.2's prp() loop does: a location (i, j) is skipped when
+/// S[i, j] < threshold, so NaN similarities are selected and a NaN threshold selects all.
 public enum PRPLocation: Equatable, Sendable {
     /// The single location of the maximum (first in row-major order on ties).
     case max
-    /// One given location (h, w).
+    /// The location (h, w), with h in −Hs..<Hs and w in −Ws..<Ws. Non-negative: that
+    /// location alone. A negative entry keeps CaBRNet's meaning: its loop only pins a
+    /// row (column) whose index is ≥ 0, and its threshold is S[h mod Hs, w mod Ws]
+    /// (Python indexing), so (−1, w) selects every location of column w whose
+    /// similarity is ≥ S[Hs − 1, w], and (−1, −1) every location ≥ S[Hs − 1, Ws − 1].
     case at(h: Int, w: Int)
-    /// Every location with similarity ≥ threshold, their attributions summed.
+    /// Every location with similarity ≥ threshold, their attributions summed (−∞: all,
+    /// +∞: none, so the relevance is zero).
     case threshold(Float)
 }
 
@@ -45,7 +52,7 @@ public final class PRPExplainer: @unchecked Sendable {
         for proto in prototypes where proto < 0 || proto >= p {
             throw PRPKitError.invalidArgument("prototype index \(proto) out of range (model has \(p))")
         }
-        if case .at(let h, let w) = location, !(0..<hs).contains(h) || !(0..<ws).contains(w) {
+        if case .at(let h, let w) = location, !(-hs..<hs).contains(h) || !(-ws..<ws).contains(w) {
             throw PRPKitError.invalidArgument("location (\(h), \(w)) outside the \(hs)×\(ws) similarity map")
         }
         let k = prototypes.count, hw = hs * ws
@@ -61,8 +68,11 @@ public final class PRPExplainer: @unchecked Sendable {
                     var best = 0
                     for l in 1..<max(hw, 1) where map[l] > map[best] { best = l }
                     chosen = [best]
-                case .at(let h, let w): chosen = [h * ws + w]
-                case .threshold(let t): chosen = (0..<hw).filter { map[$0] >= t }
+                case .at(let h, let w) where h >= 0 && w >= 0: chosen = [h * ws + w]
+                case .at(let h, let w):
+                    let t = map[((h + hs) % hs) * ws + (w + ws) % ws]
+                    chosen = (0..<hw).filter { l in (h < 0 || l / ws == h) && (w < 0 || l % ws == w) && !(map[l] < t) }
+                case .threshold(let t): chosen = (0..<hw).filter { !(map[$0] < t) }
                 }
                 for l in chosen { dst[l] = map[l] }
                 seeds.append(chosen)
