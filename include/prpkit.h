@@ -288,6 +288,29 @@ int prpkit_explainer_propagate(const prpkit_explainer* explainer,
                                size_t output_index, const prpkit_input* start,
                                prpkit_output* relevance, size_t n_relevance);
 
+/* Which side of a layer prpkit_explainer_attribute_layers reports. */
+enum {
+    PRPKIT_LAYER_OUTPUT = 0,  /* the layer's output tensor (Captum: attribute_to_layer_input=False) */
+    PRPKIT_LAYER_INPUT = 1    /* the layer's input tensor (Captum: attribute_to_layer_input=True) */
+};
+
+/* Captum's LayerLRP(model, layers).attribute(inputs, target): the relevance at the output
+ * (or input) tensor of each of the `n_layers` nodes named in `layers` (the graph's node
+ * names, docs/model-format.md, e.g. "features.3"), for the targets of prpkit_explainer_attribute,
+ * from one forward and one backward pass. Relevance slot i receives layer i's tensor
+ * shape (N, ...), each example's row multiplied by its target score s[n] as Captum does.
+ * `scores` (N floats, may be NULL) receives s; `deltas` (n_layers * N floats, may be NULL)
+ * receives s[n] - sum(relevance_i[n]) at index i * N + n. As in Captum, each layer must
+ * carry an LRP rule with hooks (epsilon, gamma, alpha1_beta0, identity); for the input
+ * side it must have one input, not use IdentityRule, and be the first such layer to
+ * consume that input (in forward order): otherwise PRPKIT_ERROR_INVALID_ARGUMENT names
+ * the reason. Capacities as in prpkit_model_forward (shapes are written first). */
+int prpkit_explainer_attribute_layers(const prpkit_explainer* explainer,
+                                      const prpkit_input* inputs, size_t n_inputs,
+                                      size_t output_index, const int64_t* targets, size_t target_rank,
+                                      const char* const* layers, size_t n_layers, int side,
+                                      prpkit_output* relevance, float* scores, float* deltas);
+
 /* Which similarity-map locations a PRP heatmap explains (CaBRNet prp()'s `location`),
  * selected as CaBRNet 1.2's prp() does: a location is skipped when its similarity is
  * < the threshold (so a NaN threshold, like -INFINITY, selects every location, and

@@ -65,7 +65,7 @@ public func prpkit_explainer_rules_json(_ explainer: OpaquePointer?, _ buffer: U
 }
 
 /// Reads the model inputs of an explainer call.
-private func explainerInputs(_ explainer: Explainer, _ inputs: UnsafeRawPointer?, _ n: Int) throws -> [Tensor] {
+func explainerInputs(_ explainer: Explainer, _ inputs: UnsafeRawPointer?, _ n: Int) throws -> [Tensor] {
     let graph = explainer.graph
     guard n == graph.inputs.count else {
         throw ABIError.invalidArgument("model takes \(graph.inputs.count) input(s), n_inputs is \(UInt(bitPattern: n))")
@@ -94,20 +94,27 @@ public func prpkit_explainer_attribute(_ explainer: OpaquePointer?, _ inputs: Un
         let ex = try ExplainerHandle.from(explainer).explainer
         let tensors = try explainerInputs(ex, inputs, nInputs)
         let n = tensors[0].shape[0]
-        guard outputIndex >= 0, outputIndex < ex.graph.outputs.count else {
-            throw ABIError.invalidArgument("output_index \(UInt(bitPattern: outputIndex)) out of range (model has \(ex.graph.outputs.count) outputs)")
-        }
-        guard targetRank >= 0, targetRank <= CLayout.maxRank else {
-            throw ABIError.invalidArgument("target_rank \(UInt(bitPattern: targetRank)) out of range")
-        }
-        let targets = try required(targets, "targets")
-        let rows = (0..<n).map { e in (0..<targetRank).map { Int(clamping: targets[e * targetRank + $0]) } }
+        let rows = try targetRows(ex, outputIndex, targets, targetRank, examples: n)
         try relevanceSlots(ex, relevance, nRelevance, shapes: tensors.map(\.shape))
         let result = try ex.lrp.attribute(tensors, targets: rows, outputIndex: outputIndex)
         Buffers.write(result.relevance, to: relevance!)
         if let scores { for e in 0..<n { scores[e] = result.scores[e] } }
         if let deltas { for e in 0..<n { deltas[e] = result.convergenceDelta[e] } }
     }
+}
+
+/// The `targets` rows of an attribute call (n rows of `targetRank` indices into output
+/// `outputIndex`), after checking the output index and the rank.
+func targetRows(_ ex: Explainer, _ outputIndex: Int, _ targets: UnsafePointer<Int64>?, _ targetRank: Int,
+                examples n: Int) throws -> [[Int]] {
+    guard outputIndex >= 0, outputIndex < ex.graph.outputs.count else {
+        throw ABIError.invalidArgument("output_index \(UInt(bitPattern: outputIndex)) out of range (model has \(ex.graph.outputs.count) outputs)")
+    }
+    guard targetRank >= 0, targetRank <= CLayout.maxRank else {
+        throw ABIError.invalidArgument("target_rank \(UInt(bitPattern: targetRank)) out of range")
+    }
+    let targets = try required(targets, "targets")
+    return (0..<n).map { e in (0..<targetRank).map { Int(clamping: targets[e * targetRank + $0]) } }
 }
 
 @_cdecl("prpkit_explainer_propagate")

@@ -42,6 +42,7 @@ if _core is not None:
     from ._torch_cache import TrainingModeWarning
     from ._model import Model, load, save
     from ._lrp import LRP
+    from ._layer_lrp import LayerLRP
     from . import rules, prp_utils
     from ._prp import prp, prp_batch, prp_relevance, post_process
 
@@ -68,7 +69,7 @@ else:
 
 
 __all__ = [
-    "Model", "load", "save", "from_torch", "LRP", "rules", "prp_utils", "prp", "prp_batch",
+    "Model", "load", "save", "from_torch", "LRP", "LayerLRP", "rules", "prp_utils", "prp", "prp_batch",
     "prp_relevance", "post_process",
     "version", "set_num_threads", "get_num_threads", "get_include", "get_library",
     "PRPKitError", "InvalidArgumentError", "InvalidModelError", "BufferTooSmallError",

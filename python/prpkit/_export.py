@@ -108,6 +108,8 @@ class _Graph:
         self.params: dict[str, np.ndarray] = {}
         self.names: set[str] = set()
         self.param_owner: dict[int, str] = {}  # id(torch tensor) -> parameter name
+        # id(module) -> one (output value, nodes created) per call of that leaf module
+        self.module_calls: dict[int, list] = {}
 
     def unique(self, name: str) -> str:
         name = name or "node"
@@ -215,10 +217,12 @@ class _Converter:
 
     # ---- entry points
 
-    def trace(self, module, prefix: str):
-        """fx graph module for `module` (CaBRNet blocks are kept as leaves)."""
+    def trace(self, module, prefix: str, constants: dict | None = None, given: int = 1):
+        """fx graph module for `module` (CaBRNet blocks are kept as leaves) called with
+        `given` positional arguments; `constants` ({position: value}) are the non-tensor
+        ones, which the trace is specialised to."""
         import torch.fx as fx
-        if isinstance(module, fx.GraphModule):
+        if isinstance(module, fx.GraphModule) and not constants:
             return module
         leaves = _cabrnet_leaf_types() + _composite_leaf_types()
         with_rules = self.rules is not None
@@ -232,7 +236,9 @@ class _Converter:
                 return super().is_leaf_module(m, qualname)
 
         try:
-            graph = Tracer().trace(module)
+            graph = Tracer().trace(module, concrete_args=_concrete_args(module, constants, given, prefix))
+        except UnsupportedOperation:
+            raise
         except Exception as e:  # fx raises many kinds of errors
             raise UnsupportedOperation(
                 f"torch.fx could not trace {prefix or 'the model'} ({_describe(module)}): {e}") from e
@@ -240,10 +246,18 @@ class _Converter:
 
     def convert_module(self, module, inputs: list[Any], example_inputs: list, prefix: str):
         """Converts `module` applied to prpkit `inputs`; returns its output structure."""
+        constants = {i: v.value for i, v in enumerate(inputs) if isinstance(v, _Const)}
+        if constants and isinstance(module, _cabrnet_leaf_types()):
+            raise UnsupportedOperation(f"{prefix or 'model'} ({_describe(module)}): non-tensor forward arguments "
+                                       f"are not supported for CaBRNet models")
         cab = self.cabrnet_block(module, inputs, example_inputs, prefix)
         if cab is not NotImplemented:
             return cab
-        gm = self.trace(module, prefix)
+        gm = self.trace(module, prefix, constants, len(inputs))
+        takes = sum(1 for n in gm.graph.nodes if n.op == "placeholder")
+        if takes < len(inputs):
+            raise UnsupportedOperation(f"{prefix or 'model'} ({_describe(module)}): takes {takes} inputs, given "
+                                       f"{len(inputs)}")
         from torch.fx.passes.shape_prop import ShapeProp
         ShapeProp(gm).propagate(*example_inputs)
         return self.convert_graph(gm, inputs, prefix)
@@ -259,8 +273,8 @@ class _Converter:
         for n, v in zip(placeholders, inputs):
             env[n] = v
         for n in placeholders[len(inputs):]:
-            # Extra parameters with defaults (e.g. **kwargs) are not tensors of the graph.
-            env[n] = _Const(None)
+            # Parameters left to their defaults (or **kwargs) are not tensors of the graph.
+            env[n] = _Const(n.args[0] if n.args else None)
         modules = dict(gm.named_modules())
         for n in gm.graph.nodes:
             if n.op == "placeholder":
@@ -275,6 +289,8 @@ class _Converter:
                 m = modules[n.target]
                 name = f"{prefix}{n.target}"
                 out = self.call_module(m, name, n, args, kwargs, meta)
+                self.g.module_calls.setdefault(id(m), []).append(
+                    (out, [nd["name"] for nd in self.g.nodes[first_new:]]))
                 if self.rules is not None:
                     self.module_rules(m, name, out, first_new)
             elif n.op == "call_function":
@@ -494,6 +510,13 @@ class _Converter:
             if isinstance(obj, _Const):
                 return _Const(getattr(obj.value, attr))
         if fn in (operator.mul, operator.floordiv, operator.sub) and not any(isinstance(a, str) for a in args):
+            return _Const(None)
+        if fn in _COMPARISONS and all(isinstance(a, _Const) or not isinstance(a, str) for a in args):
+            # the guards fx adds for arguments the trace is specialised to (`concrete_args`)
+            return _Const(fn(*[a.value if isinstance(a, _Const) else a for a in args]))
+        if fn is torch._assert and isinstance(args[0], _Const):
+            if not args[0].value:
+                raise UnsupportedOperation(f"{where}: {args[1] if len(args) > 1 else 'assertion failed'}")
             return _Const(None)
         raise UnsupportedOperation(f"unsupported function {_fn_name(fn)} at {name}")
 
@@ -725,6 +748,32 @@ class _Converter:
         return (logits, mins)
 
 
+_COMPARISONS = (operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge, operator.is_,
+                operator.is_not, operator.not_)
+
+
+def _concrete_args(module, constants: dict | None, given: int, prefix: str) -> dict | None:
+    """fx ``concrete_args`` ({parameter name: value}): `constants` ({position: value}) and,
+    for the positional parameters after the `given` arguments, their non-tensor defaults
+    (what calling forward with `given` arguments uses; traced as proxies, a default such
+    as ``flag=False`` would fail in Python control flow)."""
+    import inspect
+    import torch
+    try:
+        params = [p for p in inspect.signature(module.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):  # no introspectable signature: trace as fx does
+        return None
+    out = {p.name: p.default for p in params[given:]
+           if p.default is not p.empty and not isinstance(p.default, torch.Tensor)}
+    for i, v in (constants or {}).items():
+        if i >= len(params):
+            raise UnsupportedOperation(f"{prefix or 'model'} ({_describe(module)}): forward argument {i} has no "
+                                       f"named parameter to specialise the trace to")
+        out[params[i].name] = v
+    return out or None
+
+
 class _Const:
     """A non-tensor value met while tracing (sizes, attributes)."""
 
@@ -885,7 +934,8 @@ def _cabrnet_leaf_types() -> tuple:
 
 # --------------------------------------------------------------------------- public entry
 
-def graph_from_torch(module, example_input, *, rules: bool = False, similarity_head: bool = False):
+def graph_from_torch(module, example_input, *, rules: bool = False, similarity_head: bool = False,
+                     module_calls: dict | None = None):
     """Converts a torch module to a prpkit graph (and, optionally, its relevance rules).
 
     Args:
@@ -904,9 +954,13 @@ def graph_from_torch(module, example_input, *, rules: bool = False, similarity_h
             ``log_similarity`` named ``classifier.similarities``. ZBetaConv2d/Linear and
             Alpha1Beta0Conv2d/Linear export as conv2d/linear with their own weights and
             bias, StackedSum as add.
-        example_input: a tensor (or tuple/list of tensors) used to record shapes; the
-            graph's declared input shapes are theirs.
+        example_input: a tensor (or tuple/list of forward arguments) used to record
+            shapes; the graph's declared input shapes are the tensors'. Non-tensor entries
+            (numbers, strings, None, ...) are baked into the graph: the trace is
+            specialised to their values (fx ``concrete_args``).
         rules: also return the relevance rules (keyword only).
+        module_calls: a dict to fill with ``{id(leaf module): [(output value name, [node
+            names created]) per call]}`` (keyword only; how LayerLRP finds a module's node).
         similarity_head: convert a CaBRNet classifier whose decision process prpkit has
             no op for (ProtoTree's soft tree, ProtoPool's slot assignment, ...) to its
             similarity map (N, P, H, W) — ``l2_distance`` then the layer's own similarity,
@@ -940,9 +994,10 @@ def graph_from_torch(module, example_input, *, rules: bool = False, similarity_h
     """
     import torch
     examples = list(example_input) if isinstance(example_input, (tuple, list)) else [example_input]
-    for e in examples:
-        if not isinstance(e, torch.Tensor):
-            raise TypeError(f"example inputs must be tensors, got {type(e).__name__}")
+    if not examples or not isinstance(examples[0], torch.Tensor):
+        raise TypeError(f"the first example input must be a tensor, got {type(examples[0]).__name__}"
+                        if examples else "no example input")
+    tensors = [e for e in examples if isinstance(e, torch.Tensor)]
     by_node: dict | None = None
     if rules:
         from . import _rules_from_torch
@@ -952,15 +1007,18 @@ def graph_from_torch(module, example_input, *, rules: bool = False, similarity_h
     module.eval()
     try:
         g = _Graph()
-        names = ["input"] if len(examples) == 1 else [f"input_{i}" for i in range(len(examples))]
-        inputs = [g.add_input(nm, e.shape) for nm, e in zip(names, examples)]
+        names = iter(["input"] if len(tensors) == 1 else [f"input_{i}" for i in range(len(tensors))])
+        inputs = [g.add_input(next(names), e.shape) if isinstance(e, torch.Tensor) else _Const(e) for e in examples]
         with torch.no_grad():
             # Clones: tracing runs the model, and in-place ops must not touch the caller's tensors.
             out = _Converter(g, by_node, similarity_head).convert_module(
-                module, inputs, [e.detach().float().clone() for e in examples], "")
+                module, inputs, [e.detach().float().clone() if isinstance(e, torch.Tensor) else e for e in examples],
+                "")
     finally:
         for m, flag in training.items():
             m.training = flag
+    if module_calls is not None:
+        module_calls.update(g.module_calls)
     outputs = _flatten_outputs(out)
     for o in outputs:
         if o in inputs:

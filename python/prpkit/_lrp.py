@@ -7,15 +7,19 @@ pass per call. Differences from Captum, all deliberate:
 - rules set on modules (``module.rule``) stay attached after a call (Captum deletes
   them; CaBRNet re-attaches them after every call);
 - NumPy inputs give NumPy outputs; torch inputs give torch outputs (no autograd graph);
-- ``additional_forward_args`` must be None (the converted graph has fixed inputs);
-- a torch module is converted on first use and re-converted only when its parameters,
-  buffers or rules change.
+- ``additional_forward_args``: tensors become extra graph inputs (not attributed);
+  other values are baked into the conversion of a torch module (its trace is
+  specialised to them), so each distinct value costs one conversion;
+- a torch module is converted on first use and re-converted only when one of its
+  parameters, buffers, submodules or rules changes (`prpkit._torch_cache`);
+- inference only: BatchNorm uses its running statistics even in training mode (a
+  `TrainingModeWarning` says so once per module).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from typing import Any, Literal, NamedTuple, Sequence, overload
 
 import numpy as np
 
@@ -61,14 +65,33 @@ def _targets(target: Any, n: int, out_dims: Sequence[int]) -> np.ndarray:
     return np.array([row] * n, dtype=np.int64).reshape(n, rank)
 
 
-def convert_with_rules(module, examples: tuple) -> tuple[Model, dict]:
-    """A torch module → (prpkit Model, its rules JSON), traced with `examples`."""
+class Conversion(NamedTuple):
+    """A converted torch module: the Model, its rules JSON, and where each leaf module went
+    ({id(module): [(output value, [node names]) per call]})."""
+    model: Model
+    rules: dict
+    module_calls: dict
+
+
+def convert_with_rules(module, examples: tuple) -> Conversion:
+    """A torch module → `Conversion`, traced with `examples` (its forward arguments)."""
     from . import _export
     from ._convert import _model_bytes
     traced_with = examples if len(examples) > 1 else examples[0]
-    graph, params, rules = _export.graph_from_torch(module, traced_with, rules=True)
+    calls: dict = {}
+    graph, params, rules = _export.graph_from_torch(module, traced_with, rules=True, module_calls=calls)
     core = _core.load_from_memory(_model_bytes(graph, params))
-    return Model(core, json.dumps(graph, separators=(",", ":"))), rules
+    return Conversion(Model(core, json.dumps(graph, separators=(",", ":"))), rules, calls)
+
+
+def _argument_key(v: Any) -> Any:
+    """What a non-tensor forward argument contributes to the conversion cache key."""
+    key = _torch_cache._plain(v)
+    if key is NotImplemented:
+        raise TypeError(f"additional_forward_args: a non-tensor argument is baked into the converted graph and "
+                        f"must be a plain value (number, string, None, or a tuple/list/dict of them), got "
+                        f"{type(v).__module__}.{type(v).__qualname__}")
+    return key
 
 
 class _TorchSource:
@@ -78,10 +101,32 @@ class _TorchSource:
     def __init__(self, module) -> None:
         self.module = module
 
-    def get(self, example) -> tuple[Model, dict]:
-        examples = tuple(example) if isinstance(example, (tuple, list)) else (example,)
-        purpose = ("lrp", tuple(tuple(e.shape[1:]) for e in examples))
-        return _torch_cache.cached(self.module, purpose, lambda: convert_with_rules(self.module, examples))
+    def get(self, args: tuple) -> Conversion:
+        """The conversion for forward arguments `args` (tensors: their shapes after the
+        batch matter; other values: their value)."""
+        torch = _torch()
+        shapes = tuple(("tensor", tuple(a.shape[1:])) if isinstance(a, torch.Tensor) else _argument_key(a)
+                       for a in args)
+        return _torch_cache.cached(self.module, ("lrp", shapes), lambda: convert_with_rules(self.module, args))
+
+
+def _forward_args(additional_forward_args: Any) -> tuple:
+    """Captum's convention: None → (), a tuple as is, anything else → a 1-tuple."""
+    if additional_forward_args is None:
+        return ()
+    return additional_forward_args if isinstance(additional_forward_args, tuple) else (additional_forward_args,)
+
+
+class _Call(NamedTuple):
+    """One attribution call, prepared: the explainer and every graph input buffer."""
+    explainer: Any
+    buffers: list          # attributed inputs first, then extra tensor arguments
+    attributed: int        # how many buffers are attributed (Captum's `inputs`)
+    is_tuple: bool
+    to_torch: bool
+    batch: int
+    out_dims: tuple
+    conversion: Conversion | None
 
 
 class LRP:
@@ -121,10 +166,39 @@ class LRP:
         """The model being explained (the torch module when one was given)."""
         return self._source.module if self._source else self._model
 
-    def _get_explainer(self, example):
+    @property
+    def multiplies_by_inputs(self) -> bool:
+        """True, as Captum's: LRP relevance includes the multiplication by the input."""
+        return True
+
+    def has_convergence_delta(self) -> bool:
+        """True, as Captum's: `attribute` can return the convergence delta."""
+        return True
+
+    def compute_convergence_delta(self, attributions: Any, output: Any) -> Any:
+        """Captum's ``compute_convergence_delta``: ``output − Σ attributions`` per example.
+
+        Args:
+            attributions: an array/tensor (N, ...) or a tuple of them (summed together).
+            output: the target output values, N elements (any shape).
+        Returns:
+            (N,) float32, a torch tensor when ``output`` or an attribution is one.
+        """
+        items = list(attributions) if isinstance(attributions, tuple) else [attributions]
+        to_torch = _is_tensor(output) or any(_is_tensor(a) for a in items)
+        arrays = [a.detach().cpu().numpy() if _is_tensor(a) else np.asarray(a) for a in items]
+        out = output.detach().cpu().numpy() if _is_tensor(output) else np.asarray(output)
+        n = out.size
+        total = sum(a.reshape(n, -1).sum(axis=1) for a in arrays)
+        delta = (out.reshape(-1) - total).astype(np.float32)
+        return _torch().from_numpy(delta) if to_torch else delta
+
+    def _get_explainer(self, args: tuple | None):
+        conversion = None
         if self._source is not None:
-            model, rules = self._source.get(example)
-            config = {"rules": {"by_node": {**rules.get("by_node", {}), **self._explicit}}}
+            conversion = self._source.get(args)
+            model = conversion.model
+            config = {"rules": {"by_node": {**conversion.rules.get("by_node", {}), **self._explicit}}}
         else:
             model = self._model
             config = json.loads(json.dumps(self._config))
@@ -133,77 +207,101 @@ class LRP:
         if model is not self._explainer_model:
             self._explainer = _core.Explainer(model._core, json.dumps(config))
             self._explainer_model = model
-        return self._explainer
+        return self._explainer, conversion
 
     def rules(self, example_input: Any = None) -> dict:
         """The rule every node gets ({node: rule JSON or None}); for a torch module pass an example."""
-        ex = self._get_explainer(self._example(example_input))
+        if example_input is None and self._source is not None:
+            raise ValueError("rules() of a torch module needs an example input")
+        items = list(example_input) if isinstance(example_input, tuple) else [example_input]
+        ex, _ = self._get_explainer(tuple(_torch_example(x) for x in items) if self._source else None)
         return json.loads(ex.rules_json())
 
-    def _example(self, x):
-        if x is None and self._source is not None:
-            raise ValueError("rules() of a torch module needs an example input")
-        return x
+    def _prepare(self, inputs: Any, additional_forward_args: Any, caller: str) -> _Call:
+        is_tuple = isinstance(inputs, tuple)
+        items = list(inputs) if is_tuple else [inputs]
+        extra = _forward_args(additional_forward_args)
+        bufs = [_as_input(x, i, copy_strided=True) for i, x in enumerate(items)]
+        to_torch = any(_is_tensor(x) for x in items)
+        if self._source is not None:
+            torch = _torch()
+            _torch_cache.warn_if_training(self._source.module, caller, stacklevel=4)
+            # Forward arguments as torch sees them: inputs (contiguous), then the extra ones.
+            args = tuple(_torch_example(b) for b in bufs) + tuple(
+                _torch_example(a) if isinstance(a, np.ndarray) else a for a in extra)
+            tensors = [a for a in args[len(bufs):] if isinstance(a, torch.Tensor)]
+            explainer, conversion = self._get_explainer(args)
+        else:
+            for a in extra:
+                if not (_is_tensor(a) or isinstance(a, np.ndarray)):
+                    raise TypeError(f"{caller}: on a prpkit Model, additional_forward_args may hold only tensors "
+                                    f"(extra graph inputs); got {type(a).__module__}.{type(a).__qualname__}")
+            tensors, conversion = list(extra), None
+            explainer, _ = self._get_explainer(None)
+        bufs += [_as_input(t, len(bufs) + j, "additional forward argument", copy_strided=True)
+                 for j, t in enumerate(tensors)]
+        n = memoryview(bufs[0]).shape[0]
+        out_dims = tuple(explainer.output_shapes(bufs)[0][1:])
+        return _Call(explainer, bufs, len(items), is_tuple, to_torch, n, out_dims, conversion)
+
+    @staticmethod
+    def _wrap(call: _Call, arrays: list) -> Any:
+        if call.to_torch:
+            torch = _torch()
+            arrays = [torch.from_numpy(a) for a in arrays]
+        return arrays
+
+    @overload
+    def attribute(self, inputs: Any, target: Any = None, additional_forward_args: Any = None, *,
+                  return_convergence_delta: Literal[True], verbose: bool = False) -> tuple[Any, Any]: ...
+
+    @overload
+    def attribute(self, inputs: Any, target: Any = None, additional_forward_args: Any = None,
+                  return_convergence_delta: Literal[False] = False, verbose: bool = False) -> Any: ...
 
     def attribute(self, inputs: Any, target: Any = None, additional_forward_args: Any = None,
                   return_convergence_delta: bool = False, verbose: bool = False) -> Any:
         """Relevance of every input element for ``target`` (Captum's signature).
 
         Args:
-            inputs: a float32 tensor/array (N, ...) or a tuple of them (one per model input).
+            inputs: a float32 tensor/array (N, ...) or a tuple of them (one per model input
+                that is attributed). Non-contiguous inputs are copied.
             target: int (a class), tuple (an index into every output dim after the batch,
                 e.g. ``(p, h, w)`` of a similarity map), a list with one such entry per
                 example, a tensor of per-example classes, or None for scalar outputs.
-            additional_forward_args: must be None.
-            return_convergence_delta: also return ``s - sum(attribution)`` per example.
+            additional_forward_args: further forward arguments, passed after ``inputs`` as
+                Captum does (a tuple, or one value): tensors are extra model inputs whose
+                relevance is not returned; other values (torch modules only) are fixed in
+                the conversion (one conversion per distinct value).
+            return_convergence_delta: also return ``s − Σ attribution`` per example.
             verbose: print the rule applied to every node, as Captum does.
 
         Returns:
             Attributions shaped like ``inputs`` (a tuple when ``inputs`` is a tuple), and the
             convergence delta (N,) when asked. torch in → torch out, NumPy in → NumPy out.
         """
-        if additional_forward_args is not None:
-            raise NotImplementedError("prpkit.LRP: additional_forward_args is not supported; the graph has fixed inputs")
-        is_tuple = isinstance(inputs, tuple)
-        items = list(inputs) if is_tuple else [inputs]
-        bufs = [_as_input(x, i) for i, x in enumerate(items)]
-        to_torch = any(_is_tensor(x) for x in items)
-        example = tuple(x if _is_tensor(x) else _torch_example(x) for x in items)
-        if self._source is not None:
-            _torch_cache.warn_if_training(self._source.module, "prpkit.LRP")
-        explainer = self._get_explainer(example if self._source else None)
-        n = memoryview(bufs[0]).shape[0]
-        out_dims = explainer.output_shapes(bufs)[0][1:]
-        t = _targets(target, n, out_dims)
+        call = self._prepare(inputs, additional_forward_args, "prpkit.LRP")
+        t = _targets(target, call.batch, call.out_dims)
         if verbose:
-            for node, rule in json.loads(explainer.rules_json()).items():
+            for node, rule in json.loads(call.explainer.rules_json()).items():
                 print(f"Applied {rule} on node {node}")
-        relevance, scores, deltas = explainer.attribute(bufs, 0, t)
-        arrays = [np.frombuffer(buf, np.float32).reshape(shape) for buf, shape in relevance]
-        delta = np.frombuffer(deltas, np.float32).copy()
-        if to_torch:
-            torch = _torch()
-            arrays = [torch.from_numpy(a) for a in arrays]
-            delta = torch.from_numpy(delta)
-        result = tuple(arrays) if is_tuple else arrays[0]
-        return (result, delta) if return_convergence_delta else result
+        relevance, scores, _ = call.explainer.attribute(call.buffers, 0, t)
+        arrays = [np.frombuffer(buf, np.float32).reshape(shape) for buf, shape in relevance[:call.attributed]]
+        arrays = self._wrap(call, arrays)
+        result = tuple(arrays) if call.is_tuple else arrays[0]
+        if not return_convergence_delta:
+            return result
+        score = np.frombuffer(scores, np.float32).copy()
+        return result, self.compute_convergence_delta(result, self._wrap(call, [score])[0])
 
     def propagate(self, inputs: Any, start: Any, output_index: int = 0) -> Any:
         """Relevance for explicit start relevances ``start`` (N·K, output dims...), K maps per
         example (row r belongs to example r // K), in ONE batched backward pass. Nothing is
         multiplied at the end. Returns (N·K, input dims...) per model input."""
-        items = list(inputs) if isinstance(inputs, tuple) else [inputs]
-        bufs = [_as_input(x, i) for i, x in enumerate(items)]
-        example = tuple(x if _is_tensor(x) else _torch_example(x) for x in items)
-        explainer = self._get_explainer(example if self._source else None)
-        res = explainer.propagate(bufs, output_index, _as_input(start, 0, "start"))
-        arrays = [np.frombuffer(buf, np.float32).reshape(shape) for buf, shape in res]
-        if any(_is_tensor(x) for x in items):
-            arrays = [_torch().from_numpy(a) for a in arrays]
-        return tuple(arrays) if isinstance(inputs, tuple) else arrays[0]
-
-    def has_convergence_delta(self) -> bool:
-        return True
+        call = self._prepare(inputs, None, "prpkit.LRP.propagate")
+        res = call.explainer.propagate(call.buffers, output_index, _as_input(start, 0, "start", copy_strided=True))
+        arrays = self._wrap(call, [np.frombuffer(buf, np.float32).reshape(shape) for buf, shape in res])
+        return tuple(arrays) if call.is_tuple else arrays[0]
 
 
 def _torch_example(x):

@@ -57,8 +57,8 @@ def _explainer_for(model: Any, stability_factor: float, example) -> "_core.Expla
     def build():
         if ready:  # CaBRNet's own composite: its modules carry the rules
             from ._lrp import convert_with_rules
-            prp_model, rules = convert_with_rules(model, (example,))
-            return _core.Explainer(prp_model._core, json.dumps({"rules": rules}))
+            conversion = convert_with_rules(model, (example,))
+            return _core.Explainer(conversion.model._core, json.dumps({"rules": conversion.rules}))
         from ._convert import from_torch
         return composite(from_torch(model, example, similarity_head=True), set_bias_to_zero=True,
                          stability_factor=stability_factor, use_zbeta=True,

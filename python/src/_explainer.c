@@ -156,6 +156,26 @@ static PyObject* outputs_result(PyObject* buffers, prpkit_output* outs, size_t n
     return result;
 }
 
+/* (relevance list, scores, deltas) of an attribution call from its filled slots; steals
+ * `buffers`, borrows `scores` and `deltas`. */
+static PyObject* attribution_result(PyObject* buffers, prpkit_output* outs, size_t n, PyObject* scores,
+                                    PyObject* deltas) {
+    PyObject* rel = outputs_result(buffers, outs, n);
+    return rel == NULL ? NULL : Py_BuildValue("(NOO)", rel, scores, deltas);
+}
+
+/* A C-contiguous int64 (N, rank) targets buffer; 0 or -1 with an exception set. */
+static int targets_buffer(PyObject* obj, Py_buffer* tv) {
+    if (PyObject_GetBuffer(obj, tv, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    if (tv->itemsize != 8 || tv->ndim != 2 || tv->format == NULL ||
+        (tv->format[0] != 'q' && tv->format[0] != 'l' && strcmp(tv->format, "<q") && strcmp(tv->format, "<l"))) {
+        PyBuffer_Release(tv);
+        PyErr_SetString(PyExc_TypeError, "targets must be a C-contiguous int64 array of shape (N, rank)");
+        return -1;
+    }
+    return 0;
+}
+
 /* attribute(inputs, output_index, targets) -> ([(buf, shape)], scores, deltas)
  * targets: a C-contiguous int64 buffer of shape (N, target_rank). */
 static PyObject* Explainer_attribute(ExplainerObject* self, PyObject* args) {
@@ -168,13 +188,7 @@ static PyObject* Explainer_attribute(ExplainerObject* self, PyObject* args) {
         return NULL;
     }
     Py_buffer tv;
-    if (PyObject_GetBuffer(targets_obj, &tv, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return NULL;
-    if (tv.itemsize != 8 || tv.ndim != 2 || tv.format == NULL || (tv.format[0] != 'q' && tv.format[0] != 'l' &&
-                                                                   strcmp(tv.format, "<q") && strcmp(tv.format, "<l"))) {
-        PyBuffer_Release(&tv);
-        PyErr_SetString(PyExc_TypeError, "targets must be a C-contiguous int64 array of shape (N, rank)");
-        return NULL;
-    }
+    if (targets_buffer(targets_obj, &tv) < 0) return NULL;
     InputSet in;
     if (inputs_collect(seq, "input", &in) < 0) {
         PyBuffer_Release(&tv);
@@ -213,9 +227,8 @@ static PyObject* Explainer_attribute(ExplainerObject* self, PyObject* args) {
         raise_status(st, "attribute");
         goto done;
     }
-    PyObject* rel = outputs_result(buffers, outs, n_rel);
+    result = attribution_result(buffers, outs, n_rel, scores, deltas);
     buffers = NULL;
-    if (rel != NULL) result = Py_BuildValue("(NOO)", rel, scores, deltas);
 done:
     Py_XDECREF(buffers);
     Py_XDECREF(scores);
@@ -223,6 +236,85 @@ done:
     PyMem_Free(outs);
     inputs_release(&in);
     PyBuffer_Release(&tv);
+    return result;
+}
+
+/* attribute_layers(inputs, output_index, targets, layers: [str], side) ->
+ *     ([(buf, shape)] per layer, scores, deltas (n_layers * N floats)) */
+static PyObject* Explainer_attribute_layers(ExplainerObject* self, PyObject* args) {
+    PyObject *seq, *targets_obj, *names_obj;
+    Py_ssize_t output_index;
+    int side;
+    if (!PyArg_ParseTuple(args, "OnOOi:attribute_layers", &seq, &output_index, &targets_obj, &names_obj, &side))
+        return NULL;
+    if (output_index < 0) {
+        PyErr_SetString(PyExc_ValueError, "output_index must be >= 0");
+        return NULL;
+    }
+    PyObject* names = PySequence_Fast(names_obj, "layers must be a sequence of node names");
+    if (names == NULL) return NULL;
+    Py_ssize_t n_layers = fast_size(names);
+    const char** layer_names = PyMem_Calloc(n_layers ? n_layers : 1, sizeof(char*));
+    prpkit_output* outs = PyMem_Calloc(n_layers ? n_layers : 1, sizeof(prpkit_output));
+    Py_buffer tv = {0};
+    int have_targets = 0, have_inputs = 0;
+    InputSet in;
+    PyObject *result = NULL, *buffers = NULL, *scores = NULL, *deltas = NULL;
+    if (layer_names == NULL || outs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n_layers; i++) {
+        layer_names[i] = PyUnicode_AsUTF8AndSize(fast_item(names, i), NULL);
+        if (layer_names[i] == NULL) goto done;
+    }
+    if (targets_buffer(targets_obj, &tv) < 0) goto done;
+    have_targets = 1;
+    if (inputs_collect(seq, "input", &in) < 0) goto done;
+    have_inputs = 1;
+    Py_ssize_t n = in.count ? in.views[0].shape[0] : 0;
+    if (in.count == 0 || tv.shape[0] != n) {
+        PyErr_Format(PyExc_ValueError, "attribute_layers: need one target row per example (%zd), got %zd", n,
+                     (Py_ssize_t)tv.shape[0]);
+        goto done;
+    }
+    scores = PyByteArray_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(float));
+    deltas = PyByteArray_FromStringAndSize(NULL, (n_layers ? n_layers : 1) * n * (Py_ssize_t)sizeof(float));
+    if (scores == NULL || deltas == NULL) goto done;
+    int st;
+    for (int pass = 0; pass < 2; pass++) {  /* shapes first (capacity 0), then compute */
+        Py_BEGIN_ALLOW_THREADS
+        st = prpkit_explainer_attribute_layers(self->ex, in.inputs, (size_t)in.count, (size_t)output_index,
+                                               (const int64_t*)tv.buf, (size_t)tv.shape[1], layer_names,
+                                               (size_t)n_layers, side, outs, (float*)PyByteArray_AsString(scores),
+                                               (float*)PyByteArray_AsString(deltas));
+        Py_END_ALLOW_THREADS
+        if (pass == 0 && st == PRPKIT_ERROR_BUFFER_TOO_SMALL) {
+            buffers = outputs_allocate(outs, (size_t)n_layers);
+            if (buffers == NULL) goto done;
+            continue;
+        }
+        if (st != PRPKIT_OK) {
+            raise_status(st, "attribute_layers");
+            goto done;
+        }
+        break;
+    }
+    if (buffers == NULL) {
+        raise_status(PRPKIT_ERROR_INTERNAL, "attribute_layers");
+        goto done;
+    }
+    result = attribution_result(buffers, outs, (size_t)n_layers, scores, deltas);
+    buffers = NULL;
+done:
+    Py_XDECREF(buffers);
+    Py_XDECREF(scores);
+    Py_XDECREF(deltas);
+    PyMem_Free(outs);
+    PyMem_Free(layer_names);
+    if (have_inputs) inputs_release(&in);
+    if (have_targets) PyBuffer_Release(&tv);
+    Py_DECREF(names);
     return result;
 }
 
@@ -385,6 +477,9 @@ static PyMethodDef Explainer_methods[] = {
     {"model", (PyCFunction)Explainer_model, METH_NOARGS, "The graph propagated through, as a _core.Model."},
     {"attribute", (PyCFunction)Explainer_attribute, METH_VARARGS,
      "attribute(inputs, output_index, targets) -> ([(buf, shape)], scores, deltas) (GIL released)."},
+    {"attribute_layers", (PyCFunction)Explainer_attribute_layers, METH_VARARGS,
+     "attribute_layers(inputs, output_index, targets, layers, side) -> ([(buf, shape)], scores, deltas) "
+     "(GIL released)."},
     {"propagate", (PyCFunction)Explainer_propagate, METH_VARARGS,
      "propagate(inputs, output_index, start) -> [(buf, shape)] (GIL released)."},
     {"prp", (PyCFunction)Explainer_prp, METH_VARARGS,

@@ -172,12 +172,15 @@ def test_float64_input():
         prpkit.LRP(m).attribute(X.double().numpy(), target=0)
 
 
-def test_additional_forward_args():
+def test_additional_forward_args_the_model_does_not_take():
+    """Captum passes them to forward, which fails; prpkit's conversion fails naming the model
+    (supported uses: test_lrp_api.py)."""
     m = model()
-    with pytest.raises(NotImplementedError, match=r"additional_forward_args is not supported"):
+    captum_raises(m, X, TypeError, target=0, additional_forward_args=(1,))
+    with pytest.raises(prpkit.UnsupportedOperation, match="forward argument 1"):
         prpkit.LRP(m).attribute(X, target=0, additional_forward_args=(1,))
-    with pytest.raises(NotImplementedError):
-        prpkit.LRP(m).attribute(X, target=0, additional_forward_args=torch.zeros(2))
+    with pytest.raises(prpkit.UnsupportedOperation, match="takes 1 inputs, given 2"):
+        prpkit.LRP(m).attribute(X, target=0, additional_forward_args=torch.zeros(2, 3))
 
 
 def test_not_a_model():

@@ -22,6 +22,36 @@ public final class LRP: @unchecked Sendable {
     /// of example n (all dimensions after the batch, e.g. [class] or [p, h, w]).
     public func attribute(_ inputs: [Tensor], targets: [[Int]], outputIndex: Int = 0) throws -> Attribution {
         let state = try propagator.prepare(inputs)
+        let (start, scores) = try targetStart(state, targets: targets, outputIndex: outputIndex)
+        let relevance = try propagator.propagate(state, start: start, outputIndex: outputIndex)
+            .map { LRP.scaled($0, by: scores) }
+        let delta = LRP.convergenceDelta(relevance, scores: scores)
+        return Attribution(relevance: relevance, scores: scores, convergenceDelta: delta)
+    }
+
+    /// Row e of `r` (N rows) multiplied by `scores[e]`, in place; returns `r`.
+    static func scaled(_ r: Tensor, by scores: [Float]) -> Tensor {
+        let n = scores.count, per = r.count / n
+        for e in 0..<n { for i in 0..<per { r.data[e * per + i] *= scores[e] } }
+        return r
+    }
+
+    /// s[e] − Σ over every tensor of `relevance` of its row e.
+    static func convergenceDelta(_ relevance: [Tensor], scores: [Float]) -> [Float] {
+        (0..<scores.count).map { e -> Float in
+            var total: Float = 0
+            for r in relevance {
+                let per = r.count / scores.count
+                for i in 0..<per { total += r.data[e * per + i] }
+            }
+            return scores[e] - total
+        }
+    }
+
+    /// Captum's start signal (1 at each example's target entry of output `outputIndex`)
+    /// and the target scores s[n].
+    func targetStart(_ state: RelevancePropagator.ForwardState, targets: [[Int]],
+                     outputIndex: Int) throws -> (start: Tensor, scores: [Float]) {
         let n = state.batch
         guard targets.count == n else {
             throw PRPKitError.invalidArgument("need one target per example: \(n) examples, \(targets.count) targets")
@@ -42,21 +72,7 @@ public final class LRP: @unchecked Sendable {
             start.data[e * rowSize + flat] = 1
             scores[e] = out.data[e * rowSize + flat]
         }
-        var relevance = try propagator.propagate(state, start: start, outputIndex: outputIndex)
-        relevance = relevance.map { r in
-            let per = r.count / n
-            for e in 0..<n { for i in 0..<per { r.data[e * per + i] *= scores[e] } }
-            return r
-        }
-        let delta = (0..<n).map { e -> Float in
-            var total: Float = 0
-            for r in relevance {
-                let per = r.count / n
-                for i in 0..<per { total += r.data[e * per + i] }
-            }
-            return scores[e] - total
-        }
-        return Attribution(relevance: relevance, scores: scores, convergenceDelta: delta)
+        return (start, scores)
     }
 
     /// Propagates explicit start relevances: `start` is (N·K, output dims…), K maps per

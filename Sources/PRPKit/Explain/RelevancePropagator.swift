@@ -144,6 +144,21 @@ public final class RelevancePropagator: @unchecked Sendable {
     /// signal after its hooks, shaped (N·K, input dims…). No multiplication by the output
     /// score is made here (Captum's last step is the caller's).
     public func propagate(_ state: ForwardState, start: Tensor, outputIndex: Int = 0) throws -> [Tensor] {
+        try propagate(state, start: start, outputIndex: outputIndex, capturing: []).inputs
+    }
+
+    /// `propagate`, also reporting the signal at each value named in `capturing` (a node's
+    /// output or a graph input) once it is complete and its input hook has been applied —
+    /// what Captum's LayerLRP reads (`rule.relevance_output` / `relevance_input`), before
+    /// its multiply by the output score. A value no signal reaches gives zeros.
+    /// Returns the graph inputs' signals and the captured ones (in `capturing` order).
+    public func propagate(_ state: ForwardState, start: Tensor, outputIndex: Int = 0,
+                          capturing values: [String]) throws -> (inputs: [Tensor], captured: [Tensor]) {
+        let wanted = Set(values)
+        for v in wanted where state.activations[v] == nil {
+            throw PRPKitError.invalidArgument("no value named '\(v)' in the graph")
+        }
+        var captured: [String: Tensor] = [:]
         guard outputIndex >= 0, outputIndex < graph.outputs.count else {
             throw PRPKitError.invalidArgument("output index \(outputIndex) out of range (model has \(graph.outputs.count))")
         }
@@ -167,6 +182,8 @@ public final class RelevancePropagator: @unchecked Sendable {
         for node in graph.nodes.reversed() {
             guard let incoming = signals.removeValue(forKey: node.name) else { continue }
             var g = hooked(node.name, incoming)
+            // A copy: later contributions may be accumulated into `g` in place.
+            if wanted.contains(node.name) { captured[node.name] = g.copy() }
             let rule = rules[node.name] ?? nil
             if let rule, rule.hooksTensors {
                 remembered[node.name] = g
@@ -202,12 +219,16 @@ public final class RelevancePropagator: @unchecked Sendable {
                 if let existing = signals[name] { Kernels.accumulate(existing, c) } else { signals[name] = c }
             }
         }
-        return graph.inputs.map { info in
+        let inputs = graph.inputs.map { info -> Tensor in
             let x = state.activations[info.name]!
             guard let total = signals[info.name] else {
                 return Tensor(zeros: [start.shape[0]] + Array(x.shape.dropFirst()))
             }
             return hooked(info.name, total)
         }
+        for (info, r) in zip(graph.inputs, inputs) where wanted.contains(info.name) { captured[info.name] = r }
+        return (inputs, values.map { v in
+            captured[v] ?? Tensor(zeros: [start.shape[0]] + Array(state.activations[v]!.shape.dropFirst()))
+        })
     }
 }
