@@ -65,12 +65,14 @@ def _targets(target: Any, n: int, out_dims: Sequence[int]) -> np.ndarray:
     return np.array([row] * n, dtype=np.int64).reshape(n, rank)
 
 
-class Conversion(NamedTuple):
+class Conversion:
     """A converted torch module: the Model, its rules JSON, and where each leaf module went
     ({id(module): [(output value, [node names]) per call]})."""
-    model: Model
-    rules: dict
-    module_calls: dict
+
+    __slots__ = ("model", "rules", "module_calls", "__weakref__")
+
+    def __init__(self, model: Model, rules: dict, module_calls: dict) -> None:
+        self.model, self.rules, self.module_calls = model, rules, module_calls
 
 
 def convert_with_rules(module, examples: tuple) -> Conversion:
@@ -100,6 +102,7 @@ class _TorchSource:
 
     def __init__(self, module) -> None:
         self.module = module
+        self.conversion: Conversion | None = None  # held here; the cache keeps a weak reference
 
     def get(self, args: tuple) -> Conversion:
         """The conversion for forward arguments `args` (tensors: their shapes after the
@@ -107,7 +110,9 @@ class _TorchSource:
         torch = _torch()
         shapes = tuple(("tensor", tuple(a.shape[1:])) if isinstance(a, torch.Tensor) else _argument_key(a)
                        for a in args)
-        return _torch_cache.cached(self.module, ("lrp", shapes), lambda: convert_with_rules(self.module, args))
+        self.conversion = _torch_cache.cached(self.module, ("lrp", shapes),
+                                              lambda: convert_with_rules(self.module, args), keep=False)
+        return self.conversion
 
 
 def _forward_args(additional_forward_args: Any) -> tuple:
@@ -157,9 +162,15 @@ class LRP:
                                 f"{type(model).__qualname__}")
             self._source = _TorchSource(model)
             self._model = None
-        self._explicit = {name: _rule_json(r, name) for name, r in (rules or {}).items()}
+        # Read on every call (a rule object changed in place must not leave a stale explainer).
+        self._rules = rules if rules is not None else {}
+        self._rules_json()  # invalid rules fail here, as before any call
         self._explainer = None
-        self._explainer_model = None  # the Model the explainer was built on (held: ids get reused)
+        # What the explainer was built from: the Model (held, since ids get reused) and the config.
+        self._explainer_key: tuple | None = None
+
+    def _rules_json(self) -> dict:
+        return {name: _rule_json(r, name) for name, r in self._rules.items()}
 
     @property
     def model(self):
@@ -195,18 +206,21 @@ class LRP:
 
     def _get_explainer(self, args: tuple | None):
         conversion = None
+        explicit = self._rules_json()
         if self._source is not None:
             conversion = self._source.get(args)
             model = conversion.model
-            config = {"rules": {"by_node": {**conversion.rules.get("by_node", {}), **self._explicit}}}
+            config = {"rules": {"by_node": {**conversion.rules.get("by_node", {}), **explicit}}}
         else:
             model = self._model
             config = json.loads(json.dumps(self._config))
-            if self._explicit:
-                config.setdefault("rules", {}).setdefault("by_node", {}).update(self._explicit)
-        if model is not self._explainer_model:
-            self._explainer = _core.Explainer(model._core, json.dumps(config))
-            self._explainer_model = model
+            if explicit:
+                config.setdefault("rules", {}).setdefault("by_node", {}).update(explicit)
+        text = json.dumps(config, sort_keys=True)
+        key = self._explainer_key
+        if key is None or key[0] is not model or key[1] != text:
+            self._explainer = _core.Explainer(model._core, text)
+            self._explainer_key = (model, text)
         return self._explainer, conversion
 
     def rules(self, example_input: Any = None) -> dict:

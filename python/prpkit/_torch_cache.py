@@ -115,27 +115,32 @@ def fingerprint(module) -> tuple:
     return tuple(parts)
 
 
-# module → {purpose kind: (purpose, fingerprint, value)}: one conversion per kind ("lrp",
-# "prp", ...) and module, so memory stays bounded by a few copies of the weights however
-# many shapes or options are used; weak on the module, so a dropped module drops them.
+# module → {purpose kind: (purpose, fingerprint, value or weak reference)}: one
+# conversion per kind ("lrp", "prp", ...) and module, weak on the module (a dropped module
+# drops its conversions). Entries kept weakly live as long as their user holds them (an
+# LRP object holds its conversion), so a cache hit never costs memory of its own.
 _CACHE: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
-def cached(module, purpose: tuple, build: Callable[[], Any]) -> Any:
+def cached(module, purpose: tuple, build: Callable[[], Any], keep: bool = True) -> Any:
     """`build()`'s result for `module` and `purpose` (a kind, then input shapes, options,
-    extra arguments), rebuilt whenever the module's fingerprint or the purpose changes."""
+    extra arguments), rebuilt whenever the module's fingerprint or the purpose changes.
+    With `keep` the cache holds the result (prp(), a function, has nobody else to hold it);
+    otherwise only a weak reference (the caller keeps it alive; it must be weak-referenceable)."""
     fp = fingerprint(module)
     entries = _CACHE.get(module)
     if entries is None:
         entries = _CACHE[module] = {}
     hit = entries.get(purpose[0])
     if hit is not None and hit[0] == purpose and hit[1] == fp:
-        return hit[2]
+        value = hit[2] if hit[3] else hit[2]()
+        if value is not None:
+            return value
     # The module changed: every conversion of it is stale; drop them before building.
     for kind in [k for k, e in entries.items() if e[1] != fp or k == purpose[0]]:
         del entries[kind]
     value = build()
-    entries[purpose[0]] = (purpose, fp, value)
+    entries[purpose[0]] = (purpose, fp, value if keep else weakref.ref(value), keep)
     return value
 
 

@@ -314,3 +314,21 @@ def test_training_mode_warning_names_cabrnets_composite():
     with warnings.catch_warnings():  # prp() follows CaBRNet's prp(), which explains in eval mode
         warnings.simplefilter("error", prpkit.TrainingModeWarning)
         prpkit.prp(cabrnet_prp_utils.get_cabrnet_lrp_composite_model(model), IMG, x, 0, location="max")
+
+
+def test_explicit_rules_changed_in_place_are_read_again():
+    """`prpkit.LRP(model, rules={node: rule})`: a rule object changed after construction is
+    used as it is at call time (on a prpkit Model, where rules come only from there)."""
+    from prpkit import rules as prpkit_rules
+    net = Net().eval()
+    set_rules(net)
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 8, 8)
+    native = prpkit.from_torch(net, x)
+    rule = prpkit_rules.EpsilonRule(0.1)
+    lrp = prpkit.LRP(native, rules={"body.0": rule, "body.2": prpkit_rules.EpsilonRule(0.1)})
+    assert rel_diff(lrp.attribute(x, target=3).numpy(), captum(net, x, 3)) <= REL
+    rule.STABILITY_FACTOR = 3.0
+    net.body[0].rule = captum_rules.EpsilonRule(epsilon=3.0)
+    ref = captum(net, x, 3)
+    assert rel_diff(lrp.attribute(x, target=3).numpy(), ref) <= REL
