@@ -84,11 +84,14 @@ class LayerLRP(LRP):
         """Relevance at the layer(s) for ``target`` (Captum's ``LayerLRP.attribute``).
 
         Args:
-            inputs, target, additional_forward_args, verbose: as for `prpkit.LRP.attribute`.
+            inputs: as for `prpkit.LRP.attribute`.
+            target: as for `prpkit.LRP.attribute`.
+            additional_forward_args: as for `prpkit.LRP.attribute`.
             return_convergence_delta: also return ``s − Σ layer relevance`` per example
                 (a list, one per layer, when ``layer`` is a list).
             attribute_to_layer_input: the relevance at the layer's input instead of its
                 output.
+            verbose: print the rule applied to every node.
 
         Returns:
             The relevance shaped like the layer's output (input) tensor, (N, ...), or a list
