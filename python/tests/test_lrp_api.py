@@ -16,13 +16,15 @@ import typing
 
 import numpy as np
 import pytest
-import torch
-from captum.attr import LRP as CaptumLRP
-from captum.attr import LayerLRP as CaptumLayerLRP
-from captum.attr._utils import lrp_rules as captum_rules
 
-import prpkit
-from prpkit import rules as prpkit_rules
+torch = pytest.importorskip("torch")  # the numpy-only pass skips this module
+pytest.importorskip("captum")
+from captum.attr import LRP as CaptumLRP  # noqa: E402
+from captum.attr import LayerLRP as CaptumLayerLRP  # noqa: E402
+from captum.attr._utils import lrp_rules as captum_rules  # noqa: E402
+
+import prpkit  # noqa: E402
+from prpkit import rules as prpkit_rules  # noqa: E402
 from conftest import make_torchvision
 
 pytestmark = pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
