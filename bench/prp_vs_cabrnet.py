@@ -2,7 +2,7 @@
 
 ProtoPNet on a torchvision ResNet50 trunk (random weights), add-on 2048→128→128,
 2000 prototypes (200 classes × 10), 1×3×224×224 input, 2 threads for both.
-Workloads (DESIGN.md "Where the project is headed"):
+Workloads (what CaBRNet users run: a local explanation, a full map, a global one):
   1. one heatmap at location "max";
   2. one heatmap over all 49 locations (location=None, threshold below every similarity);
   3. 10 prototypes of one image at "max" (CaBRNet: 10 prp() calls; prpkit: one prp_batch).

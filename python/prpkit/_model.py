@@ -143,7 +143,7 @@ class Model:
 
     @property
     def graph(self) -> dict:
-        """The graph as a dict (``inputs``, ``nodes``, ``outputs``; see docs/graph-json.md)."""
+        """The graph as a dict (``inputs``, ``nodes``, ``outputs``; see "The graph JSON" in docs/model-format.md)."""
         if self._graph is None:
             if self._graph_json is None:
                 raise RuntimeError("the graph of this model is not available (it was not loaded from a file "

@@ -32,7 +32,7 @@ public struct Composite: @unchecked Sendable {
 }
 
 public enum Composites {
-    /// CaBRNet 1.2's PRP composite as graph passes (DESIGN.md, "CaBRNet PRP composite"):
+    /// CaBRNet 1.2's PRP composite as graph passes (docs/semantics.md, section 2):
     /// BatchNorm merged into the preceding conv and reset (it then computes x/√(1+ε)) with
     /// IdentityRule; residual adds → StackedSum; first conv → z^B (if `useZBeta`), every
     /// other conv → CaBRNet's Alpha1Beta0; max pooling → gradient; Sigmoid → identity.

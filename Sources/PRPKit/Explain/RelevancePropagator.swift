@@ -1,4 +1,4 @@
-/// Captum-compatible relevance propagation over a graph (DESIGN.md, "Captum LRP").
+/// Captum-compatible relevance propagation over a graph (docs/semantics.md, section 1).
 ///
 /// LRP here is a modified gradient. A signal starts at the output and flows back:
 /// - a node whose rule hooks tensors divides the total signal at its output by
