@@ -59,6 +59,13 @@ class SwiftBuildExt(build_ext):
             # Relink when the library changes (its SONAME is recorded in the extension).
             ext.depends += [str(lib), str(HEADER)]
         super().run()
+        # A reused build folder may hold the extension under another file name (a
+        # per-version `_core.cpython-311-*.so` from before the abi3 build): the import system
+        # prefers that one, so it would shadow the module just built.
+        built = Path(self.get_ext_fullpath("prpkit._core"))
+        for old in built.parent.glob("_core.*.so"):
+            if old != built:
+                old.unlink()
         # Ship the library (named by its SONAME) beside the extension module, and the header
         # for C users; a library of another name left in a reused build folder is removed.
         dest = Path(self.get_ext_fullpath("prpkit._core")).parent
