@@ -114,6 +114,28 @@ def prpkit_model(name: str) -> prpkit.Model:
     return _PRP[name]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _release_module_caches(request):
+    """Drops what a test module cached once it has finished: the shared torch models and
+    their conversions, the module's own functools caches, prpkit's conversion cache.
+
+    Without this the session keeps every model any module ever built (vgg16_bn,
+    resnet50, CaBRNet trunks with their composites, ...) and pytest grows past 6 GB,
+    which is more than this suite needs at any one time.
+    """
+    yield
+    import functools
+    import gc
+    for value in vars(request.module).values():
+        if isinstance(value, functools._lru_cache_wrapper):
+            value.cache_clear()
+    _TORCH.clear()
+    _PRP.clear()
+    from prpkit import _torch_cache
+    _torch_cache.clear()
+    gc.collect()
+
+
 @pytest.fixture(scope="session")
 def resnet18_pair():
     return torch_model("resnet18"), prpkit_model("resnet18")
