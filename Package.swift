@@ -49,6 +49,8 @@ let package = Package(
         .target(name: "_PRPKitCPU", path: "Sources/_PRPKitCPU"),
         // The version macros of include/prpkit.h, for Swift.
         .target(name: "_PRPKitVersion", path: "Sources/_PRPKitVersion"),
+        // include/prpkit.h as a Clang module (its real struct layouts, for Swift callers).
+        .target(name: "CPRPKit", path: "Sources/CPRPKit"),
         isaTarget("_PRPKitKernelsV4", march: "x86-64-v4"),
         isaTarget("_PRPKitKernelsV3", march: "x86-64-v3"),
         isaTarget("_PRPKitKernelsBase", march: nil),
@@ -73,6 +75,13 @@ let package = Package(
             path: "Tests/PRPKitTests",
             // Read through #filePath by the tests, not bundled as resources.
             exclude: ["Fixtures"]
+        ),
+        // The C ABI called through include/prpkit.h (not through PRPKitCABI's Swift
+        // declarations), so a header and an implementation that disagree fail here.
+        .testTarget(
+            name: "PRPKitCABITests",
+            dependencies: ["CPRPKit", "PRPKitCABI", "PRPKit"],
+            path: "Tests/PRPKitCABITests"
         ),
     ],
     // Kernels share raw pointers across worker threads by design (each chunk writes
