@@ -18,6 +18,7 @@ from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
 
 HERE = Path(__file__).resolve().parent
@@ -42,6 +43,18 @@ def header_version() -> str:
     if not all(parts):
         raise RuntimeError(f"prpkit: {HEADER} lacks PRPKIT_VERSION_MAJOR/MINOR/PATCH")
     return ".".join(m.group(1) for m in parts)
+
+
+class FreshBuildPy(build_py):
+    """Drops Python files that a reused build folder holds from an older tree (a module
+    since turned into a package, a removed one): they would be shipped again."""
+
+    def run(self):
+        built = Path(self.build_lib) / "prpkit"
+        for f in built.rglob("*.py") if built.is_dir() else ():
+            if not (HERE / "prpkit" / f.relative_to(built)).exists():
+                f.unlink()
+        super().run()
 
 
 class SwiftBuildExt(build_ext):
@@ -110,6 +123,6 @@ setup(
             extra_link_args=["-Wl,-rpath,$ORIGIN"],
         )
     ],
-    cmdclass={"build_ext": SwiftBuildExt, "sdist": NativeSdist},
+    cmdclass={"build_py": FreshBuildPy, "build_ext": SwiftBuildExt, "sdist": NativeSdist},
     options={"bdist_wheel": {"py_limited_api": "cp311"}},
 )

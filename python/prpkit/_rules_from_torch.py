@@ -58,7 +58,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._export import UnsupportedOperation
+from ._errors import UnsupportedOperation
 
 __all__ = ["UnsupportedRule", "MissingRule", "rule_to_json", "module_rule", "check_captum_leaves",
            "composite_types", "is_gradient_rule", "GRADIENT", "PASS_THROUGH"]
