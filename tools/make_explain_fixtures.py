@@ -51,6 +51,11 @@ from prpkit._export import graph_from_torch, save_model  # noqa: E402
 
 OUT = os.path.join(mf.OUT, "explain")
 
+# What prpkit.prp sends for a plain CaBRNet model: CaBRNet's composite, as prp() builds it.
+CABRNET_COMPOSITE = {"composite": "cabrnet_prp",
+                     "composite_options": {"set_bias_to_zero": True, "stability_factor": 1e-6, "use_zbeta": True,
+                                           "similarity_head": True}}
+
 
 def build(name: str) -> torch.nn.Module:
     """The model of make_fixtures.MODELS `name`, with the same weights."""
@@ -142,9 +147,6 @@ def prp_case(case: str, name: str, proto: int, location) -> None:
     model = build(name)
     x = input_for(case)
     rel = check_same_export(name, model, x, os.path.join(OUT, case + ".tmp"))
-    config = {"composite": "cabrnet_prp",
-              "composite_options": {"set_bias_to_zero": True, "stability_factor": 1e-6, "use_zbeta": True,
-                                    "similarity_head": True}}
     c32 = cabrnet_composite(model)
     c64 = cabrnet_composite(copy.deepcopy(model)).double()
     ref32 = prp_reference(c32, x, proto, location)
@@ -152,7 +154,8 @@ def prp_case(case: str, name: str, proto: int, location) -> None:
     with torch.no_grad():
         sim32 = c32(x).double().numpy()
         sim64 = c64(x.double()).numpy()
-    write(case, {"model": rel, "kind": "prp", "config": config, "prototype": proto, "location": location},
+    write(case, {"model": rel, "kind": "prp", "config": CABRNET_COMPOSITE, "prototype": proto,
+                 "location": location},
           x, [ref64, sim64], [ref32 - ref64, sim32 - sim64])
 
 
@@ -160,13 +163,10 @@ def composite_case(case: str, name: str) -> None:
     model = build(name)
     x = input_for(case)
     rel = check_same_export(name, model, x, os.path.join(OUT, case + ".tmp"))
-    config = {"composite": "cabrnet_prp",
-              "composite_options": {"set_bias_to_zero": True, "stability_factor": 1e-6, "use_zbeta": True,
-                                    "similarity_head": True}}
     with torch.no_grad():
         s32 = cabrnet_composite(model)(x).double().numpy()
         s64 = cabrnet_composite(copy.deepcopy(model)).double()(x.double()).numpy()
-    write(case, {"model": rel, "kind": "composite", "config": config}, x, [s64], [s32 - s64])
+    write(case, {"model": rel, "kind": "composite", "config": CABRNET_COMPOSITE}, x, [s64], [s32 - s64])
 
 
 def write(case: str, spec: dict, x: torch.Tensor, expected: list[np.ndarray], f32_error: list[np.ndarray]) -> None:
