@@ -66,14 +66,16 @@ final class Conv2dKernelTests: XCTestCase {
         XCTAssertEqual(got.shape, ref.shape, "\(t)", file: file, line: line)
         assertClose(got.values, ref.values, ref.absSum, terms: ref.terms + 1,
                     "conv \(t) isa \(Kernels.gemmISALevel)", file: file, line: line)
-        // Pre-packed (cached) weights give the same floats as per-call packing.
+        // Pre-packed (cached) direct-GEMM weights give the same floats as per-call packing.
         // The layout the kernel wants is used; the other one is ignored (packed per call).
-        let transposed = Kernels.conv2dPacksWeightsTransposed(input: x.shape, weight: wt.shape, attrs)
-        for layout in [transposed, !transposed] {
-            let packed = PackedConvWeights(weight: wt, groups: t.groups, transposed: layout)
-            XCTAssertTrue(packed.matches(wt, groups: t.groups, transposed: layout), "\(t)", file: file, line: line)
+        // (Winograd packings compute differently: WinogradTests.)
+        let transposed = Kernels.conv2dTransposed(p: got.shape[2] * got.shape[3], cog: t.co / t.groups,
+                                                  kernels: GEMMKernelSet.current)
+        for layout in transposed ? [ConvWeightLayout.transposed, .direct] : [.direct, .transposed] {
+            let packed = PackedConvWeights(weight: wt, groups: t.groups, layout: layout)
+            XCTAssertTrue(packed.matches(wt, groups: t.groups, layout: layout), "\(t)", file: file, line: line)
             let cached = Kernels.conv2d(x, weight: wt, bias: b, attrs, packedWeights: packed)
-            XCTAssertEqual(cached.values, got.values, "cached packing \(t) transposed \(layout)", file: file, line: line)
+            XCTAssertEqual(cached.values, got.values, "cached packing \(t) \(layout)", file: file, line: line)
         }
     }
 
@@ -179,12 +181,13 @@ final class Conv2dKernelTests: XCTestCase {
         }
         // The transposed path is taken for these shapes on every ISA whose tile is wide enough.
         Parallel.threadCount = 2
-        if GEMMKernelSet.current.nr >= 49 {
-            XCTAssertTrue(Kernels.conv2dPacksWeightsTransposed(input: [1, 512, 7, 7], weight: [512, 512, 3, 3],
-                                                               Conv2dAttributes(padding: Pair2(1, 1))))
+        let ks = GEMMKernelSet.current
+        if ks.nr >= 49 {
+            XCTAssertTrue(Kernels.conv2dTransposed(p: 49, cog: 512, kernels: ks))
+            XCTAssertEqual(Kernels.conv2dWeightLayout(input: [1, 512, 7, 7], weight: [512, 512, 1, 1], Conv2dAttributes()),
+                           .transposed)
         }
-        XCTAssertFalse(Kernels.conv2dPacksWeightsTransposed(input: [1, 64, 56, 56], weight: [64, 64, 3, 3],
-                                                            Conv2dAttributes(padding: Pair2(1, 1))))
+        XCTAssertFalse(Kernels.conv2dTransposed(p: 56 * 56, cog: 64, kernels: ks))
     }
 
     /// A graph packs each convolution's weights once (per ISA level) and reuses the packing
@@ -203,11 +206,15 @@ final class Conv2dKernelTests: XCTestCase {
                                   Node(name: "c2", op: .conv2d(a2), inputs: ["c3"], parameters: ["weight": "w2"]),
                                   Node(name: "c4", op: .conv2d(a1), inputs: ["c2"], parameters: ["weight": "w4", "bias": "b4"])],
                           outputs: ["c4"], parameters: ["w1": w1, "b1": b1, "w2": w2, "w3": w3, "w4": w4, "b4": b4])
+        // Each layer with a fresh packing in the layout the cost model picks (the graph's
+        // cached one must give the same floats).
+        func conv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ a: Conv2dAttributes) -> Tensor {
+            let layout = Kernels.conv2dWeightLayout(input: x.shape, weight: w.shape, a)
+            let packed = w.shape[1] == 1 && a.groups > 1 ? nil : PackedConvWeights(weight: w, groups: a.groups, layout: layout)
+            return Kernels.conv2d(x, weight: w, bias: b, a, packedWeights: packed)
+        }
         func expected(_ x: Tensor) -> [Float] {
-            let y1 = Kernels.conv2d(x, weight: w1, bias: b1, a1)
-            let y3 = Kernels.conv2d(y1, weight: w3, bias: nil, a3)
-            let y2 = Kernels.conv2d(y3, weight: w2, bias: nil, a2)
-            return Kernels.conv2d(y2, weight: w4, bias: b4, a1).values
+            conv(conv(conv(conv(x, w1, b1, a1), w3, nil, a3), w2, nil, a2), w4, b4, a1).values
         }
         for level in [nil] + Array(0...GEMMKernelSet.detectedLevel) {
             GEMMKernelSet.forcedLevel = level
@@ -222,8 +229,10 @@ final class Conv2dKernelTests: XCTestCase {
         GEMMKernelSet.forcedLevel = nil
         // Overridden weights (relevance rules) bypass the cache.
         let w1b = rng.tensor([12, 5, 3, 3]), x = rng.tensor([2, 5, 7, 7])
+        let before = g.packedConvWeights.count
         let z = g.evaluate(g.nodes[0], [x], overrides: ["weight": w1b])
         XCTAssertEqual(z.values, Kernels.conv2d(x, weight: w1b, bias: b1, a1).values)
+        XCTAssertEqual(g.packedConvWeights.count, before)
     }
 
     /// Baseline ISA and best ISA agree entrywise within 2γ (each is within γ of the exact value).

@@ -62,8 +62,8 @@ extension Graph {
             var packed: PackedConvWeights? = nil
             if overrides["weight"] == nil, weight.shape[1] * weight.shape[2] * weight.shape[3] > 0,
                !(weight.shape[1] == 1 && a.groups > 1) {
-                let transposed = Kernels.conv2dPacksWeightsTransposed(input: x[0].shape, weight: weight.shape, a)
-                packed = packedConvWeights.packed(node.name, weight: weight, groups: a.groups, transposed: transposed)
+                let layout = Kernels.conv2dWeightLayout(input: x[0].shape, weight: weight.shape, a)
+                packed = packedConvWeights.packed(node.name, weight: weight, groups: a.groups, layout: layout)
             }
             return Kernels.conv2d(x[0], weight: weight, bias: parameter(node, "bias"), a, packedWeights: packed)
         case .linear:

@@ -137,12 +137,12 @@ final class PackedConvWeightCache: @unchecked Sendable {
 
     /// The packing of `weight` for node `name` in the given layout, made now if absent or
     /// made for another kernel set (tests switch ISA levels).
-    func packed(_ name: String, weight: Tensor, groups: Int, transposed: Bool) -> PackedConvWeights {
+    func packed(_ name: String, weight: Tensor, groups: Int, layout: ConvWeightLayout) -> PackedConvWeights {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        let key = transposed ? name + "\u{1}T" : name
-        if let p = packs[key], p.matches(weight, groups: groups, transposed: transposed) { return p }
-        let p = PackedConvWeights(weight: weight, groups: groups, transposed: transposed)
+        let key = name + layout.cacheSuffix
+        if let p = packs[key], p.matches(weight, groups: groups, layout: layout) { return p }
+        let p = PackedConvWeights(weight: weight, groups: groups, layout: layout)
         packs[key] = p
         return p
     }

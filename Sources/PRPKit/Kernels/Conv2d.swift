@@ -34,10 +34,16 @@ extension Kernels {
         let ks = GEMMKernelSet.current
         let mr = ks.mr, nr = ks.nr, kcB = GEMMBlocking.kc, ncB = GEMMBlocking.nc
 
+        // Winograd needs its transformed weights (made once per weight, never per call).
+        if let pw = packedWeights, case .winograd = pw.layout, pw.matches(weight, groups: groups, layout: pw.layout, kernels: ks),
+           winogradApplies(weight: weight.shape, a) {
+            conv2dWinograd(x, weights: pw, bias: bias, a, out: out, kernels: ks)
+            return out
+        }
         let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
         // Only with a cached W^T packing: packing W^T per call (strided reads of every
         // weight) costs more than the small-map path saves.
-        if let pw = packedWeights, pw.transposed, pw.matches(weight, groups: groups, transposed: true, kernels: ks),
+        if let pw = packedWeights, pw.layout == .transposed, pw.matches(weight, groups: groups, layout: .transposed, kernels: ks),
            conv2dTransposed(p: p, cog: cog, kernels: ks) {
             conv2dSmallMap(x, weight: weight, bias: bias, a, packedWeights: packedWeights,
                            ho: ho, wo: wo, pointwise: pointwise, kernels: ks, out: out)
@@ -48,7 +54,7 @@ extension Kernels {
         let packedPointer: UnsafePointer<Float>
         var scratch: AlignedFloats? = nil
         defer { scratch?.free() }
-        if let pw = packedWeights, pw.matches(weight, groups: groups, transposed: false, kernels: ks) {
+        if let pw = packedWeights, pw.matches(weight, groups: groups, layout: .direct, kernels: ks) {
             packedPointer = UnsafePointer(pw.pointer)
         } else {
             let buf = ScratchPool.take(groups * mPad * kDim)
@@ -151,16 +157,23 @@ extension Kernels {
         p <= ks.nr && p < 60 && (cog + ks.nr - 1) / ks.nr >= Parallel.threadCount && cog >= 48
     }
 
-    /// Whether `conv2d` on an input of shape `input` wants weights packed with
-    /// `transposed: true` (see `PackedConvWeights`), for the current kernels and thread count.
-    /// Such a packing, passed as `packedWeights`, selects the small-map path.
-    public static func conv2dPacksWeightsTransposed(input: [Int], weight: [Int], _ a: Conv2dAttributes) -> Bool {
+    /// The weight layout `conv2d` wants for an input of shape `input` (N, C, H, W) — the
+    /// fastest algorithm by `ConvCostModel` for the current kernels and thread count. The
+    /// choice depends on the per-image shape only, never on the batch size N, so a result
+    /// does not change when it is computed in a batch. A packing in this layout, passed as
+    /// `packedWeights`, selects the algorithm.
+    public static func conv2dWeightLayout(input: [Int], weight: [Int], _ a: Conv2dAttributes) -> ConvWeightLayout {
         let (cig, kh, kw) = (weight[1], weight[2], weight[3])
-        if cig == 1 && a.groups > 1 || cig * kh * kw == 0 { return false }
+        if cig == 1 && a.groups > 1 || cig * kh * kw == 0 { return .direct }
         let ho = ShapeInference.pooledExtent(input[2], kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
         let wo = ShapeInference.pooledExtent(input[3], kernel: kw, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
-        if ho <= 0 || wo <= 0 { return false }
-        return conv2dTransposed(p: ho * wo, cog: weight[0] / a.groups, kernels: GEMMKernelSet.current)
+        if ho <= 0 || wo <= 0 { return .direct }
+        let ks = GEMMKernelSet.current
+        if winogradApplies(weight: weight, a),
+           let layout = ConvCostModel.winograd(ho: ho, wo: wo, cin: cig, cout: weight[0], kernels: ks) {
+            return layout
+        }
+        return conv2dTransposed(p: ho * wo, cog: weight[0] / a.groups, kernels: ks) ? .transposed : .direct
     }
 
     /// Small output maps (p = Ho·Wo ≤ nr): per image and group, T (p × Cout/groups) =
@@ -178,7 +191,7 @@ extension Kernels {
         let packedPointer: UnsafePointer<Float>
         var scratch: AlignedFloats? = nil
         defer { scratch?.free() }
-        if let pw = packedWeights, pw.matches(weight, groups: groups, transposed: true, kernels: ks) {
+        if let pw = packedWeights, pw.matches(weight, groups: groups, layout: .transposed, kernels: ks) {
             packedPointer = UnsafePointer(pw.pointer)
         } else {
             let buf = ScratchPool.take(groups * nPad * kDim)
@@ -271,82 +284,6 @@ extension Kernels {
                         }
                     }
                 }
-            }
-        }
-    }
-}
-
-/// A convolution's weights packed for the GEMM kernels of one ISA level: for each group,
-/// the (Cout/groups × K) matrix in packed-A layout, kc-block pc (columns pc..<pc+kc) at
-/// offset mPad·pc. Immutable after construction; safe to share between threads. Made from
-/// weights that do not change afterwards (a graph's parameters).
-public final class PackedConvWeights: @unchecked Sendable {
-    let level: Int, mr: Int, kc: Int
-    let shape: [Int]
-    let groups: Int
-    /// false: packed A (Cout/groups × K) in mr slivers; true: W^T (K × Cout/groups) as
-    /// packed B in nr strips, kc-block pc at offset nPad·pc (small-map path).
-    let transposed: Bool
-    let nr: Int
-    let pointer: UnsafeMutablePointer<Float>
-    let count: Int
-
-    /// Packs `weight` (Cout, Cin/groups, kH, kW) for the current kernel set; `transposed`
-    /// as `Kernels.conv2dPacksWeightsTransposed` says for the input shape.
-    public convenience init(weight: Tensor, groups: Int, transposed: Bool = false) {
-        self.init(weight: weight, groups: groups, transposed: transposed, kernels: GEMMKernelSet.current)
-    }
-
-    init(weight: Tensor, groups: Int, transposed: Bool, kernels ks: GEMMKernelSet) {
-        level = ks.level; mr = ks.mr; nr = ks.nr; kc = GEMMBlocking.kc
-        shape = weight.shape
-        self.groups = groups
-        self.transposed = transposed
-        count = max(PackedConvWeights.floats(weight, groups: groups, transposed: transposed, kernels: ks), 16)
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: count)
-        PackedConvWeights.pack(weight, groups: groups, transposed: transposed, kernels: ks, into: pointer)
-    }
-
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
-
-    /// Whether this packing was made from a weight of `weight`'s shape with `groups`, in
-    /// the given layout, for the kernel set `ks` (same ISA level, register tile, kc blocking).
-    func matches(_ weight: Tensor, groups: Int, transposed: Bool, kernels ks: GEMMKernelSet) -> Bool {
-        level == ks.level && mr == ks.mr && nr == ks.nr && kc == GEMMBlocking.kc && self.groups == groups
-            && self.transposed == transposed && shape == weight.shape
-    }
-
-    /// Whether this packing is usable with the current kernel set for `weight`, `groups`, layout.
-    public func matches(_ weight: Tensor, groups: Int, transposed: Bool = false) -> Bool {
-        matches(weight, groups: groups, transposed: transposed, kernels: GEMMKernelSet.current)
-    }
-
-    static func floats(_ weight: Tensor, groups: Int, transposed: Bool, kernels ks: GEMMKernelSet) -> Int {
-        let co = weight.shape[0], kDim = weight.shape[1] * weight.shape[2] * weight.shape[3]
-        let cog = co / max(groups, 1), tile = transposed ? ks.nr : ks.mr
-        return groups * ((cog + tile - 1) / tile * tile) * kDim
-    }
-
-    /// Packs every group's weight matrix into `dst` (`floats(…)` floats).
-    static func pack(_ weight: Tensor, groups: Int, transposed: Bool, kernels ks: GEMMKernelSet,
-                     into dst: UnsafeMutablePointer<Float>) {
-        let co = weight.shape[0], kDim = weight.shape[1] * weight.shape[2] * weight.shape[3]
-        if kDim == 0 || co == 0 { return }
-        let cog = co / groups, kcB = GEMMBlocking.kc
-        let tile = transposed ? ks.nr : ks.mr
-        let pad = (cog + tile - 1) / tile * tile
-        let blocks = (kDim + kcB - 1) / kcB
-        let wp = UnsafePointer(weight.data)
-        Parallel.forEach(groups * blocks) { job in
-            let g = job / blocks, pc = (job % blocks) * kcB
-            if transposed {
-                // B(k, o) = W[o][k]: rows pc..<pc+kc of W^T, all cog columns.
-                ks.packB(wp + g * cog * kDim + pc, 1, kDim, min(kcB, kDim - pc), cog,
-                         dst + g * pad * kDim + pad * pc)
-            } else {
-                ks.packA(wp + g * cog * kDim + pc, kDim, 1, cog, min(kcB, kDim - pc),
-                         dst + g * pad * kDim + pad * pc)
             }
         }
     }

@@ -16,6 +16,10 @@ struct GEMMKernelSet {
                        UnsafePointer<Float>?, UnsafePointer<Float>?) -> Void
     typealias DotRows = (UnsafePointer<Float>, Int, Range<Int>, UnsafePointer<Float>, Int, Int,
                          UnsafeMutablePointer<Float>, Int, UnsafePointer<Float>?) -> Void
+    typealias WinogradIn = (Int, UnsafePointer<Float>, Int, Int, UnsafePointer<Int>, Int, Range<Int>, Int,
+                            Int, Int, Int, Bool, UnsafeMutablePointer<Float>, Int) -> Void
+    typealias WinogradOut = (Int, UnsafePointer<Float>, Int, Int, Range<Int>, UnsafeMutablePointer<Float>, Int, Int,
+                             UnsafePointer<Int>, Int, UnsafePointer<Float>?, Bool) -> Void
 
     /// 2 = x86-64-v4, 1 = x86-64-v3, 0 = baseline (as `prpkit_cpu_isa_level`).
     let level: Int
@@ -27,22 +31,32 @@ struct GEMMKernelSet {
     let packConvB: PackConvB
     let macroKernel: Macro
     let dotRows: DotRows
+    /// Winograd F(m×m, 3×3) input and output transforms of 16 tiles (WinogradTransforms.swift).
+    let winogradInput: WinogradIn
+    let winogradOutput: WinogradOut
+    let winogradOutputChannels: WinogradOut
 
     static let v4 = GEMMKernelSet(
         level: 2, mr: _PRPKitKernelsV4.ISAKernels.mr, nr: _PRPKitKernelsV4.ISAKernels.nr,
         packA: _PRPKitKernelsV4.ISAKernels.packA, packB: _PRPKitKernelsV4.ISAKernels.packB,
         packConvB: _PRPKitKernelsV4.ISAKernels.packConvB,
-        macroKernel: _PRPKitKernelsV4.ISAKernels.macroKernel, dotRows: _PRPKitKernelsV4.ISAKernels.dotRows)
+        macroKernel: _PRPKitKernelsV4.ISAKernels.macroKernel, dotRows: _PRPKitKernelsV4.ISAKernels.dotRows,
+        winogradInput: _PRPKitKernelsV4.ISAKernels.winogradInput, winogradOutput: _PRPKitKernelsV4.ISAKernels.winogradOutput,
+        winogradOutputChannels: _PRPKitKernelsV4.ISAKernels.winogradOutputChannels)
     static let v3 = GEMMKernelSet(
         level: 1, mr: _PRPKitKernelsV3.ISAKernels.mr, nr: _PRPKitKernelsV3.ISAKernels.nr,
         packA: _PRPKitKernelsV3.ISAKernels.packA, packB: _PRPKitKernelsV3.ISAKernels.packB,
         packConvB: _PRPKitKernelsV3.ISAKernels.packConvB,
-        macroKernel: _PRPKitKernelsV3.ISAKernels.macroKernel, dotRows: _PRPKitKernelsV3.ISAKernels.dotRows)
+        macroKernel: _PRPKitKernelsV3.ISAKernels.macroKernel, dotRows: _PRPKitKernelsV3.ISAKernels.dotRows,
+        winogradInput: _PRPKitKernelsV3.ISAKernels.winogradInput, winogradOutput: _PRPKitKernelsV3.ISAKernels.winogradOutput,
+        winogradOutputChannels: _PRPKitKernelsV3.ISAKernels.winogradOutputChannels)
     static let base = GEMMKernelSet(
         level: 0, mr: _PRPKitKernelsBase.ISAKernels.mr, nr: _PRPKitKernelsBase.ISAKernels.nr,
         packA: _PRPKitKernelsBase.ISAKernels.packA, packB: _PRPKitKernelsBase.ISAKernels.packB,
         packConvB: _PRPKitKernelsBase.ISAKernels.packConvB,
-        macroKernel: _PRPKitKernelsBase.ISAKernels.macroKernel, dotRows: _PRPKitKernelsBase.ISAKernels.dotRows)
+        macroKernel: _PRPKitKernelsBase.ISAKernels.macroKernel, dotRows: _PRPKitKernelsBase.ISAKernels.dotRows,
+        winogradInput: _PRPKitKernelsBase.ISAKernels.winogradInput, winogradOutput: _PRPKitKernelsBase.ISAKernels.winogradOutput,
+        winogradOutputChannels: _PRPKitKernelsBase.ISAKernels.winogradOutputChannels)
 
     /// ISA level of this CPU, capped by the environment variable `PRPKIT_ISA_LEVEL` (0, 1, 2)
     /// when set.

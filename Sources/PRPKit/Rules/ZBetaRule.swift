@@ -104,8 +104,8 @@ extension RelevancePropagator {
         var packed: PackedConvWeights? = nil
         if let key = cacheKey, weight.shape[1] * weight.shape[2] * weight.shape[3] > 0,
            !(weight.shape[1] == 1 && a.groups > 1) {
-            let transposed = Kernels.conv2dPacksWeightsTransposed(input: x.shape, weight: weight.shape, a)
-            packed = packedWeights.packed(key, weight: weight, groups: a.groups, transposed: transposed)
+            let layout = Kernels.conv2dWeightLayout(input: x.shape, weight: weight.shape, a)
+            packed = packedWeights.packed(key, weight: weight, groups: a.groups, layout: layout)
         }
         return Kernels.conv2d(x, weight: weight, bias: bias, a, packedWeights: packed)
     }

@@ -1,6 +1,7 @@
 // prpkit-bench: times the GEMM and convolution kernels; one JSON line per measurement.
 //   prpkit-bench conv [--batch 1 --channels 128 --size 56 --out-channels 128 --kernel 3 --padding 1]
 //   prpkit-bench gemm [--sizes 256 512 1024 2048]
+//   prpkit-bench winograd [--batch 1 --channels 64 --size 56 --out-channels 64]   direct vs F(2,4,6)
 // Options common to both: --threads (default: Parallel.threadCount), --runs (≥ 20), --warmup.
 import ArgumentParser
 import PRPKit
@@ -13,7 +14,7 @@ struct PRPKitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prpkit-bench",
         abstract: "Benchmarks of prpkit's kernels (median of timed runs after warm-up).",
-        subcommands: [ConvBench.self, GEMMBench.self])
+        subcommands: [ConvBench.self, GEMMBench.self, WinogradBench.self])
 }
 
 struct Common: ParsableArguments {
@@ -125,6 +126,46 @@ struct GEMMBench: ParsableCommand {
                   + "\"isa_level\": \(Kernels.gemmISALevel), \"runs\": \(common.runs), "
                   + "\"ms\": \(fmt(ms)), \"gflops\": \(fmt(flops / ms / 1e6)), "
               + "\"cpu_ms\": \(fmt(cpu)), \"gflops_per_cpu_second\": \(fmt(flops / cpu / 1e6))}")
+        }
+    }
+}
+
+struct WinogradBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "winograd",
+        abstract: "Time a 3×3 stride-1 convolution (cached weights) as direct and as each Winograd variant, with the cost model's pick.")
+    @OptionGroup var common: Common
+    @Option var batch = 1
+    @Option var channels = 64
+    @Option var size = 56
+    @Option var outChannels = 64
+    @Option(help: "Only these algorithms (direct, 2, 4, 6, 2r, 4r, 6r: r = tiles as rows); default all.")
+    var only: [String] = []
+
+    func run() {
+        common.apply()
+        let x = randomTensor([batch, channels, size, size], seed: 1)
+        let w = randomTensor([outChannels, channels, 3, 3], seed: 2)
+        let attrs = Conv2dAttributes(padding: Pair2(1, 1))
+        let chosen = Kernels.conv2dWeightLayout(input: x.shape, weight: w.shape, attrs)
+        let direct = Kernels.conv2dWeightLayout(input: x.shape, weight: [outChannels, channels, 3, 1], attrs)
+        let flops = 2.0 * Double(batch * outChannels * size * size) * Double(channels * 9)
+        var layouts = [direct == .transposed ? ConvWeightLayout.transposed : .direct]
+        for m in [2, 4, 6] { for rows in [false, true] { layouts.append(.winograd(m: m, tilesAsRows: rows)) } }
+        for layout in layouts {
+            if !only.isEmpty {
+                let key: String
+                if case .winograd(let m, let rows) = layout { key = "\(m)" + (rows ? "r" : "") } else { key = "direct" }
+                if !only.contains(key) { continue }
+            }
+            let packed = PackedConvWeights(weight: w, groups: 1, layout: layout)
+            let (ms, cpu) = medianMilliseconds(runs: common.runs, warmup: common.warmup) {
+                _ = Kernels.conv2d(x, weight: w, bias: nil, attrs, packedWeights: packed)
+            }
+            print("{\"bench\": \"winograd\", \"batch\": \(batch), \"channels\": \(channels), \"size\": \(size), "
+                  + "\"out_channels\": \(outChannels), \"algorithm\": \"\(layout)\", \"chosen\": \(layout == chosen), "
+                  + "\"threads\": \(Parallel.threadCount), \"isa_level\": \(Kernels.gemmISALevel), "
+                  + "\"ms\": \(fmt(ms)), \"direct_gflops\": \(fmt(flops / ms / 1e6)), \"cpu_ms\": \(fmt(cpu))}")
         }
     }
 }

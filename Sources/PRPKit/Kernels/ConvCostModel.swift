@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Chooses between the direct (implicit-GEMM) convolution and the Winograd variants for a
+/// stride-1 3×3 convolution, from an estimate of each one's time.
+///
+/// The estimate is in nanoseconds of one core and counts what dominates each algorithm:
+/// - the packed GEMM: fused multiply-adds over whole register tiles (the tile's waste on
+///   edge strips and slivers included; 16-column edge slices run slower than full tiles);
+/// - direct: 9·Cin·Ho·Wo im2col values gathered;
+/// - Winograd F(m×m, 3×3): the input transform per 16-tile group, input channel and
+///   transformed position (plus a copy per run of adjacent tiles and patch row), the
+///   output transform likewise per output channel, and streaming the α²/9 times larger
+///   transformed weights from memory when they exceed the cache.
+/// Costs are per image (batch 1), so the choice never depends on the batch size and a
+/// result is the same computed alone or in a batch. The constants were measured on this
+/// project's benchmark machine (`prpkit-bench winograd`, one thread, CPU time); they only
+/// need to rank the algorithms right, not to predict times.
+///
+/// Accuracy: every variant's error against float64 is bounded by tests (WinogradTests);
+/// F(6×6) is only used when forced (see `admissible`).
+enum ConvCostModel {
+    /// Nanoseconds per fused multiply-add on full register tiles, and on 16-column slices.
+    static let nsPerFMA = 0.018
+    static let nsPerNarrowFMA = 0.045
+    /// Nanoseconds per im2col value gathered by the direct convolution.
+    static let nsPerIm2col = 0.2
+    /// Winograd input transform: per (16-tile lane, input channel, position), and per copy
+    /// of a run of adjacent tiles (two per patch row); storing tiles as rows scatters.
+    static let nsPerInputElement = 1.0
+    static let nsPerInputRunCopy = 5.0
+    static let nsPerRowScatter = 0.05
+    /// Winograd output transform: per (16-tile lane, output channel, position), per copy of
+    /// a run's output row; with tiles as rows, per output value stored.
+    static let nsPerOutputElement = 0.6
+    static let nsPerOutputRunCopy = 3.0
+    static let nsPerOutputStore = 0.5
+    /// Nanoseconds per byte of transformed weights streamed from beyond the cache.
+    static let nsPerStreamedByte = 0.05
+    static let cacheBytes = 1 << 20
+    /// Winograd must beat direct by this factor (keeps the more exact direct kernel where
+    /// the gain would be within the model's own error).
+    static let margin = 0.85
+
+    /// FMAs of an (m × n × k) packed GEMM as computed, full and narrow: n in nr-wide
+    /// strips, the last one in 16-column slices when it holds at most 32 columns.
+    static func gemmCost(rows m: Int, columns n: Int, depth k: Int, kernels ks: GEMMKernelSet) -> Double {
+        let mPad = (m + ks.mr - 1) / ks.mr * ks.mr, nr = ks.nr, rem = n % nr
+        let narrow = nr > 16 && rem > 0 && rem <= 32 ? (rem + 15) / 16 * 16 : 0
+        let full = n - rem + (rem > 0 && narrow == 0 ? nr : 0)
+        return Double(mPad * k) * (Double(full) * nsPerFMA + Double(narrow) * nsPerNarrowFMA)
+    }
+
+    /// Estimated one-core nanoseconds of the direct convolution, per image.
+    static func directCost(ho: Int, wo: Int, cin: Int, cout: Int, kernels ks: GEMMKernelSet) -> Double {
+        let p = ho * wo, k = 9 * cin
+        let gemm = Kernels.conv2dTransposed(p: p, cog: cout, kernels: ks)
+            ? gemmCost(rows: p, columns: cout, depth: k, kernels: ks)
+            : gemmCost(rows: cout, columns: p, depth: k, kernels: ks)
+        return gemm + Double(k * p) * nsPerIm2col
+    }
+
+    /// Estimated one-core nanoseconds of Winograd F(m×m, 3×3), per image.
+    static func winogradCost(m: Int, tilesAsRows: Bool, ho: Int, wo: Int, cin: Int, cout: Int,
+                             kernels ks: GEMMKernelSet) -> Double {
+        let alpha = m + 2, a2 = Double(alpha * alpha)
+        let tileCols = (wo + m - 1) / m, tiles = ((ho + m - 1) / m) * tileCols
+        let groups = (tiles + 15) / 16, lanes = Double(groups * 16)
+        // Runs of adjacent tiles per group: one per tile row it touches.
+        let runs = Double(groups + (tiles - 1) / tileCols)
+        let gemm = a2 * (tilesAsRows ? gemmCost(rows: tiles, columns: cout, depth: cin, kernels: ks)
+                                     : gemmCost(rows: cout, columns: tiles, depth: cin, kernels: ks))
+        var input = Double(cin) * (lanes * a2 * nsPerInputElement + runs * Double(2 * alpha) * nsPerInputRunCopy)
+        let output: Double
+        if tilesAsRows {
+            input += Double(cin * tiles) * a2 * nsPerRowScatter
+            // Lanes over 16 output channels; every output value stored on its own.
+            output = Double(tiles * ((cout + 15) / 16 * 16)) * a2 * nsPerOutputElement
+                + Double(tiles * cout * m * m) * nsPerOutputStore
+        } else {
+            output = Double(cout) * (lanes * a2 * nsPerOutputElement + runs * Double(m) * nsPerOutputRunCopy)
+        }
+        let weightBytes = Int(a2) * cout * cin * 4
+        let stream = Double(max(0, weightBytes - cacheBytes)) * nsPerStreamedByte
+        return gemm + input + output + stream
+    }
+
+    /// Variants whose float32 error is within budget: F(4×4) (≈ 3–7× direct's error
+    /// against float64 with its interpolation points) and F(2×2) (≈ direct's); F(6×6)
+    /// (≈ 20–50× direct's) only when forced. Measured in WinogradTests.
+    static var admissible: [Int] { [4, 2] }
+
+    /// The Winograd layout to use, or nil for the direct convolution.
+    static func winograd(ho: Int, wo: Int, cin: Int, cout: Int, kernels ks: GEMMKernelSet) -> ConvWeightLayout? {
+        var candidates = admissible
+        switch forced {
+        case .direct?: return nil
+        case .winograd(let m, _)?: candidates = [m]
+        default: break
+        }
+        var best: (layout: ConvWeightLayout, cost: Double)? = nil
+        for m in candidates {
+            for rows in [false, true] {
+                let cost = winogradCost(m: m, tilesAsRows: rows, ho: ho, wo: wo, cin: cin, cout: cout, kernels: ks)
+                if cost < (best?.cost ?? .infinity) { best = (.winograd(m: m, tilesAsRows: rows), cost) }
+            }
+        }
+        guard let best else { return nil }
+        if forced != nil { return best.layout }
+        return best.cost < margin * directCost(ho: ho, wo: wo, cin: cin, cout: cout, kernels: ks) ? best.layout : nil
+    }
+
+    /// `PRPKIT_CONV_ALGORITHM` = direct | winograd2 | winograd4 | winograd6 overrides the
+    /// model for every convolution Winograd applies to (measurements of each variant's
+    /// error and speed); unset or `auto` leaves the choice to the model.
+    static let forced: ConvWeightLayout? = {
+        guard let env = getenv("PRPKIT_CONV_ALGORITHM") else { return nil }
+        switch String(cString: env) {
+        case "direct": return .direct
+        case "winograd2": return .winograd(m: 2, tilesAsRows: false)
+        case "winograd4": return .winograd(m: 4, tilesAsRows: false)
+        case "winograd6": return .winograd(m: 6, tilesAsRows: false)
+        default: return nil
+        }
+    }()
+}

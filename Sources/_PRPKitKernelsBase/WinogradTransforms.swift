@@ -1,0 +1,1 @@
+../_PRPKitKernelsV4/WinogradTransforms.swift
