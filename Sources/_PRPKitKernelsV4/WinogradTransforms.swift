@@ -279,22 +279,25 @@ extension ISAKernels {
     /// Transforms back the GEMM results of one tile group and writes the output tiles:
     /// for output channel co in `channels`, M_ξ's 16 values at `src + ξ·matrixStride +
     /// co·rowStride` (lane j = tile j) become the m×m outputs Aᵀ·M·A (+ `bias[co]`, then
-    /// max(·, 0) when `relu`; NaN kept), stored into planes of ho × wo floats per channel
+    /// ·`scale[co]` + `shift[co]` when given, then max(·, 0) when `relu`; NaN kept), stored
+    /// into planes of ho × wo floats per channel
     /// (image of tile j at `out + tiles[j]`), clipped at the plane's edges.
     public static func winogradOutput(m: Int, src: UnsafePointer<Float>, matrixStride: Int, rowStride: Int,
                                       channels: Range<Int>, out: UnsafeMutablePointer<Float>, ho: Int, wo: Int,
-                                      tiles: UnsafePointer<Int>, count: Int, bias: UnsafePointer<Float>?, relu: Bool) {
+                                      tiles: UnsafePointer<Int>, count: Int, bias: UnsafePointer<Float>?,
+                                      scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?, relu: Bool) {
         switch m {
-        case 2: winogradOutput(alpha: 4, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, relu)
-        case 4: winogradOutput(alpha: 6, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, relu)
-        default: winogradOutput(alpha: 8, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, relu)
+        case 2: winogradOutput(alpha: 4, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, scale, shift, relu)
+        case 4: winogradOutput(alpha: 6, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, scale, shift, relu)
+        default: winogradOutput(alpha: 8, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, scale, shift, relu)
         }
     }
 
     @inline(__always)
     static func winogradOutput(alpha: Int, _ src: UnsafePointer<Float>, _ matrixStride: Int, _ rowStride: Int,
                                _ channels: Range<Int>, _ out: UnsafeMutablePointer<Float>, _ ho: Int, _ wo: Int,
-                               _ tiles: UnsafePointer<Int>, _ count: Int, _ bias: UnsafePointer<Float>?, _ relu: Bool) {
+                               _ tiles: UnsafePointer<Int>, _ count: Int, _ bias: UnsafePointer<Float>?,
+                               _ scale: UnsafePointer<Float>?, _ shift: UnsafePointer<Float>?, _ relu: Bool) {
         let m = alpha &- 2, a2 = alpha &* alpha
         // mm: α² vectors; t: m·α; one staging row of 16 tiles × m floats.
         let mm = UnsafeMutablePointer<TileVector>.allocate(capacity: a2 &+ m &* alpha &+ m), t = mm + a2
@@ -311,8 +314,10 @@ extension ISAKernels {
             for c in 0..<alpha { outputTransform1D(alpha, mm + c, alpha, t + c, alpha) }
             for r in 0..<m { outputTransform1D(alpha, t + r &* alpha, 1, t + r &* m, 1) }
             let b = TileVector(repeating: bias?[co] ?? 0)
+            let sc = TileVector(repeating: scale?[co] ?? 1), sh = TileVector(repeating: shift?[co] ?? 0)
             for i in 0..<(m &* m) {
                 var v = t[i] + b
+                if scale != nil { v = v * sc + sh }
                 if relu { v.replace(with: 0, where: v .< 0) }
                 t[i] = v
             }
@@ -337,18 +342,20 @@ extension ISAKernels {
     /// same, so both layouts give the same floats.
     public static func winogradOutputChannels(m: Int, src: UnsafePointer<Float>, matrixStride: Int, rowStride: Int,
                                               channels: Range<Int>, out: UnsafeMutablePointer<Float>, ho: Int, wo: Int,
-                                              tiles: UnsafePointer<Int>, count: Int, bias: UnsafePointer<Float>?, relu: Bool) {
+                                              tiles: UnsafePointer<Int>, count: Int, bias: UnsafePointer<Float>?,
+                                      scale: UnsafePointer<Float>?, shift: UnsafePointer<Float>?, relu: Bool) {
         switch m {
-        case 2: winogradOutputChannels(alpha: 4, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, relu)
-        case 4: winogradOutputChannels(alpha: 6, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, relu)
-        default: winogradOutputChannels(alpha: 8, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, relu)
+        case 2: winogradOutputChannels(alpha: 4, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, scale, shift, relu)
+        case 4: winogradOutputChannels(alpha: 6, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, scale, shift, relu)
+        default: winogradOutputChannels(alpha: 8, src, matrixStride, rowStride, channels, out, ho, wo, tiles, count, bias, scale, shift, relu)
         }
     }
 
     @inline(__always)
     static func winogradOutputChannels(alpha: Int, _ src: UnsafePointer<Float>, _ matrixStride: Int, _ rowStride: Int,
                                        _ channels: Range<Int>, _ out: UnsafeMutablePointer<Float>, _ ho: Int, _ wo: Int,
-                                       _ tiles: UnsafePointer<Int>, _ count: Int, _ bias: UnsafePointer<Float>?, _ relu: Bool) {
+                                       _ tiles: UnsafePointer<Int>, _ count: Int, _ bias: UnsafePointer<Float>?,
+                               _ scale: UnsafePointer<Float>?, _ shift: UnsafePointer<Float>?, _ relu: Bool) {
         let m = alpha &- 2, a2 = alpha &* alpha
         let mm = UnsafeMutablePointer<TileVector>.allocate(capacity: a2 &+ m &* alpha), t = mm + a2
         defer { mm.deallocate() }
@@ -366,10 +373,12 @@ extension ISAKernels {
                 }
                 for c in 0..<alpha { outputTransform1D(alpha, mm + c, alpha, t + c, alpha) }
                 for r in 0..<m { outputTransform1D(alpha, t + r &* alpha, 1, t + r &* m, 1) }
-                var b = TileVector()
+                var b = TileVector(), sc = TileVector(repeating: 1), sh = TileVector()
                 if let bias { for l in 0..<lanes { b[l] = bias[c0 &+ l] } }
+                if let scale, let shift { for l in 0..<lanes { sc[l] = scale[c0 &+ l]; sh[l] = shift[c0 &+ l] } }
                 for i in 0..<(m &* m) {
                     var v = t[i] + b
+                    if scale != nil { v = v * sc + sh }
                     if relu { v.replace(with: 0, where: v .< 0) }
                     t[i] = v
                 }

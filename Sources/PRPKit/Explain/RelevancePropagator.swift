@@ -103,20 +103,22 @@ public final class RelevancePropagator: @unchecked Sendable {
     }
 
     /// Runs the forward pass once, keeping what every later backward pass needs.
-    public func prepare(_ inputs: [Tensor]) throws -> ForwardState {
-        let forward = try graph.forward(inputs, keepActivations: true)
+    /// `profile` records each node's forward and rule-forward work.
+    public func prepare(_ inputs: [Tensor], profile: PassProfile? = nil) throws -> ForwardState {
+        let forward = try graph.forward(inputs, keepActivations: true, profile: profile)
         let acts = forward.activations
         var denominators: [String: Tensor] = [:]
         var indices: [String: [Int32]] = [:]
         var caches: [String: RuleCache] = [:]
-        for node in graph.nodes {
+        // Forward-only quantities of each node's rule.
+        func prepareNode(_ node: Node) throws {
             if case .maxPool2d(let a) = node.op {
                 let out = acts[node.name]!
                 var idx = [Int32](repeating: 0, count: out.count)
                 idx.withUnsafeMutableBufferPointer { _ = Kernels.maxPool2d(acts[node.inputs[0]]!, a, indices: $0.baseAddress) }
                 indices[node.name] = idx
             }
-            guard let rule = rules[node.name] ?? nil else { continue }
+            guard let rule = rules[node.name] ?? nil else { return }
             let x = node.inputs.map { acts[$0]! }
             switch rule.kind {
             case .zBeta: caches[node.name] = .zBeta(try zBetaPrepare(node, rule: rule, input: x[0]))
@@ -125,7 +127,7 @@ public final class RelevancePropagator: @unchecked Sendable {
             case .prototypeSimilarity: caches[node.name] = .similarity(prototypeSimilarityPrepare(node, rule: rule, input: x[0]))
             default: break
             }
-            guard rule.hooksTensors, !replacesOwnInputs(node, rule) else { continue }
+            guard rule.hooksTensors, !replacesOwnInputs(node, rule) else { return }
             let z: Tensor
             if let params = modifiedParameters[node.name] {
                 z = graph.evaluate(node, node.inputs.map { acts[$0]! }, overrides: params)
@@ -135,6 +137,9 @@ public final class RelevancePropagator: @unchecked Sendable {
             let eps = rule.epsilon
             denominators[node.name] = Kernels.map(z) { v in v + (v < 0 ? -eps : eps) }
         }
+        for node in graph.nodes {
+            if let profile { try profile.time(node, "rule forward") { try prepareNode(node) } } else { try prepareNode(node) }
+        }
         return ForwardState(batch: inputs[0].shape[0], activations: acts, outputs: forward.outputs,
                             denominators: denominators, maxPoolIndices: indices, ruleCaches: caches)
     }
@@ -143,8 +148,10 @@ public final class RelevancePropagator: @unchecked Sendable {
     /// (N·K, output dims…) — back to the graph inputs. Returns, per graph input, the
     /// signal after its hooks, shaped (N·K, input dims…). No multiplication by the output
     /// score is made here (Captum's last step is the caller's).
-    public func propagate(_ state: ForwardState, start: Tensor, outputIndex: Int = 0) throws -> [Tensor] {
-        try propagate(state, start: start, outputIndex: outputIndex, capturing: []).inputs
+    /// `profile` records each node's backward work.
+    public func propagate(_ state: ForwardState, start: Tensor, outputIndex: Int = 0,
+                          profile: PassProfile? = nil) throws -> [Tensor] {
+        try propagate(state, start: start, outputIndex: outputIndex, capturing: [], profile: profile).inputs
     }
 
     /// `propagate`, also reporting the signal at each value named in `capturing` (a node's
@@ -153,7 +160,7 @@ public final class RelevancePropagator: @unchecked Sendable {
     /// its multiply by the output score. A value no signal reaches gives zeros.
     /// Returns the graph inputs' signals and the captured ones (in `capturing` order).
     public func propagate(_ state: ForwardState, start: Tensor, outputIndex: Int = 0,
-                          capturing values: [String]) throws -> (inputs: [Tensor], captured: [Tensor]) {
+                          capturing values: [String], profile: PassProfile? = nil) throws -> (inputs: [Tensor], captured: [Tensor]) {
         let wanted = Set(values)
         for v in wanted where state.activations[v] == nil {
             throw PRPKitError.invalidArgument("no value named '\(v)' in the graph")
@@ -179,8 +186,8 @@ public final class RelevancePropagator: @unchecked Sendable {
             return Kernels.rowBroadcast(total, state.activations[value]!)
         }
 
-        for node in graph.nodes.reversed() {
-            guard let incoming = signals.removeValue(forKey: node.name) else { continue }
+        func backward(_ node: Node) throws {
+            guard let incoming = signals.removeValue(forKey: node.name) else { return }
             var g = hooked(node.name, incoming)
             // A copy: later contributions may be accumulated into `g` in place.
             if wanted.contains(node.name) { captured[node.name] = g.copy() }
@@ -218,6 +225,9 @@ public final class RelevancePropagator: @unchecked Sendable {
                 guard let c else { continue }
                 if let existing = signals[name] { Kernels.accumulate(existing, c) } else { signals[name] = c }
             }
+        }
+        for node in graph.nodes.reversed() where signals[node.name] != nil {
+            if let profile { try profile.time(node, "backward") { try backward(node) } } else { try backward(node) }
         }
         let inputs = graph.inputs.map { info -> Tensor in
             let x = state.activations[info.name]!

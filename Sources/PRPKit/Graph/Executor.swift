@@ -10,8 +10,10 @@ public struct ForwardResult: @unchecked Sendable {
 extension Graph {
     /// Runs the graph on `inputs` (one tensor per graph input, shapes of the declared
     /// rank). Intermediate tensors are released as soon as their last consumer has run,
-    /// unless `keepActivations` is set. Safe to call from several threads at once.
-    public func forward(_ inputs: [Tensor], keepActivations: Bool = false) throws -> ForwardResult {
+    /// unless `keepActivations` is set. Safe to call from several threads at once (but
+    /// profile one pass at a time: `profile` records each node's time and convolutions).
+    public func forward(_ inputs: [Tensor], keepActivations: Bool = false,
+                        profile: PassProfile? = nil) throws -> ForwardResult {
         _ = try inferShapes(inputs.map(\.shape))
         var values: [String: Tensor] = [:]
         for (info, tensor) in zip(self.inputs, inputs) { values[info.name] = tensor }
@@ -20,7 +22,11 @@ extension Graph {
             for node in nodes { for input in node.inputs { remainingUses[input, default: 0] += 1 } }
             for output in outputs { remainingUses[output, default: 0] += 1 }
         }
+        // Without kept activations, a conv's BatchNorm/ReLU run in its store (same floats).
+        let fusions = keepActivations ? [:] : convEpilogueFusions()
+        var absorbed: Set<String> = []
         for node in nodes {
+            if absorbed.contains(node.name) { continue }
             let args = node.inputs.map { values[$0]! }
             // Without kept activations, an elementwise node may overwrite its first input
             // when this node is that input's last reader and prpkit owns its memory.
@@ -29,7 +35,10 @@ extension Graph {
                node.inputs.dropFirst().allSatisfy({ $0 != first }), args[0].storage.owned {
                 reusable = args[0]
             }
-            values[node.name] = evaluate(node, args, reuse: reusable)
+            let fused = fusions[node.name]
+            if let fused { absorbed.formUnion(fused.absorbed) }
+            let run = { self.evaluate(node, args, reuse: reusable, epilogue: fused?.epilogue) }
+            values[fused?.output ?? node.name] = profile.map { $0.time(node, "forward", run) } ?? run()
             if !keepActivations {
                 for input in node.inputs {
                     remainingUses[input]! -= 1
@@ -49,8 +58,10 @@ extension Graph {
     /// Applies one node's op. Shapes were checked by `inferShapes`. `overrides` replaces
     /// parameters by role (relevance rules recompute layers with modified weights);
     /// a role mapped to nil is dropped (a zeroed bias).
-    /// `reuse`, when given, is `x[0]` and may be overwritten by elementwise ops.
-    func evaluate(_ node: Node, _ x: [Tensor], overrides: [String: Tensor?] = [:], reuse: Tensor? = nil) -> Tensor {
+    /// `reuse`, when given, is `x[0]` and may be overwritten by elementwise ops; `epilogue`
+    /// is fused into a conv2d (see `convEpilogueFusions`).
+    func evaluate(_ node: Node, _ x: [Tensor], overrides: [String: Tensor?] = [:], reuse: Tensor? = nil,
+                  epilogue: ConvEpilogue? = nil) -> Tensor {
         func parameter(_ node: Node, _ role: String) -> Tensor? {
             if let o = overrides[role] { return o }
             return self.parameter(node, role)
@@ -65,7 +76,8 @@ extension Graph {
                 let layout = Kernels.conv2dWeightLayout(input: x[0].shape, weight: weight.shape, a)
                 packed = packedConvWeights.packed(node.name, weight: weight, groups: a.groups, layout: layout)
             }
-            return Kernels.conv2d(x[0], weight: weight, bias: parameter(node, "bias"), a, packedWeights: packed)
+            return Kernels.conv2d(x[0], weight: weight, bias: parameter(node, "bias"), a, packedWeights: packed,
+                                  epilogue: epilogue)
         case .linear:
             return Kernels.linear(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias"))
         case .maxPool2d(let a): return Kernels.maxPool2d(x[0], a)

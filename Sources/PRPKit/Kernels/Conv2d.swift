@@ -9,9 +9,10 @@ extension Kernels {
     /// convs (one input channel per group) use a direct kernel instead.
     ///
     /// `packedWeights`, when given and made from this `weight` for the current kernel set
-    /// (`PackedConvWeights.matches`), replaces the per-call packing of the weights.
+    /// (`PackedConvWeights.matches`), replaces the per-call packing of the weights;
+    /// `epilogue` (BatchNorm scale/shift, ReLU) is applied as each output block is stored.
     public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes,
-                              packedWeights: PackedConvWeights? = nil) -> Tensor {
+                              packedWeights: PackedConvWeights? = nil, epilogue: ConvEpilogue? = nil) -> Tensor {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (co, cig, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         let ho = ShapeInference.pooledExtent(h, kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
@@ -20,8 +21,16 @@ extension Kernels {
         let gemmPath = !(cig == 1 && a.groups > 1) && cig * kh * kw > 0
         let out = gemmPath ? Tensor(uninitialized: [n, co, ho, wo]) : Tensor(zeros: [n, co, ho, wo])
         if n == 0 || co == 0 || ho <= 0 || wo <= 0 { return out }
+        // Profiling (PassProfile): the convolution's direct-equivalent FLOPs and algorithm.
+        func record(_ layout: ConvWeightLayout) {
+            if PassProfile.active != nil {
+                PassProfile.recordConvolution(flops: 2.0 * Double(n * co * ho * wo) * Double(cig * kh * kw), algorithm: layout)
+            }
+        }
         if cig == 1 && a.groups > 1 {
+            record(.direct)
             conv2dDirectSingleInputChannel(x, weight: weight, bias: bias, a, out: out)
+            epilogue?.apply(out.data, rows: n * co, columns: ho * wo, rowStride: ho * wo, channelCount: co)
             return out
         }
         let groups = a.groups, cog = co / groups
@@ -29,6 +38,7 @@ extension Kernels {
         let xp = x.data, op = out.data, bp: UnsafePointer<Float>? = bias.map { UnsafePointer($0.data) }
         if kDim == 0 {
             if let bp { for img in 0..<n { for o in 0..<co { (op + (img * co + o) * p).update(repeating: bp[o], count: p) } } }
+            epilogue?.apply(op, rows: n * co, columns: p, rowStride: p, channelCount: co)
             return out
         }
         let ks = GEMMKernelSet.current
@@ -37,7 +47,8 @@ extension Kernels {
         // Winograd needs its transformed weights (made once per weight, never per call).
         if let pw = packedWeights, case .winograd = pw.layout, pw.matches(weight, groups: groups, layout: pw.layout, kernels: ks),
            winogradApplies(weight: weight.shape, a) {
-            conv2dWinograd(x, weights: pw, bias: bias, a, out: out, kernels: ks)
+            record(pw.layout)
+            conv2dWinograd(x, weights: pw, bias: bias, a, epilogue: epilogue, out: out, kernels: ks)
             return out
         }
         let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
@@ -45,10 +56,13 @@ extension Kernels {
         // weight) costs more than the small-map path saves.
         if let pw = packedWeights, pw.layout == .transposed, pw.matches(weight, groups: groups, layout: .transposed, kernels: ks),
            conv2dTransposed(p: p, cog: cog, kernels: ks) {
+            record(.transposed)
             conv2dSmallMap(x, weight: weight, bias: bias, a, packedWeights: packedWeights,
                            ho: ho, wo: wo, pointwise: pointwise, kernels: ks, out: out)
+            epilogue?.apply(op, rows: n * co, columns: p, rowStride: p, channelCount: co)
             return out
         }
+        record(.direct)
         // Every group's weight matrix packed once (cached by the caller, or packed here).
         let mSlivers = (cog + mr - 1) / mr, mPad = mSlivers * mr
         let packedPointer: UnsafePointer<Float>
@@ -102,6 +116,7 @@ extension Kernels {
                                        cg, p, 1, pc > 0, pc == 0 ? rowBias : nil, nil)
                         pc += kc
                     }
+                    epilogue?.apply(cg, rows: mc, columns: p, rowStride: p, firstChannel: g * cog + i0)
                 }
             }
             return out
@@ -141,6 +156,8 @@ extension Kernels {
                                        cg + jc, p, 1, pc > 0, pc == 0 ? rowBias : nil, nil)
                         pc += kc
                     }
+                    // While the block is in cache.
+                    epilogue?.apply(cg + jc, rows: mc, columns: nc, rowStride: p, firstChannel: g * cog + i0)
                     jc += nc
                 }
                 s += tEnd - t

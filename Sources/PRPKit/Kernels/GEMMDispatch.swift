@@ -19,7 +19,8 @@ struct GEMMKernelSet {
     typealias WinogradIn = (Int, UnsafePointer<Float>, Int, Int, UnsafePointer<Int>, Int, Range<Int>, Int,
                             Int, Int, Int, Bool, UnsafeMutablePointer<Float>, Int) -> Void
     typealias WinogradOut = (Int, UnsafePointer<Float>, Int, Int, Range<Int>, UnsafeMutablePointer<Float>, Int, Int,
-                             UnsafePointer<Int>, Int, UnsafePointer<Float>?, Bool) -> Void
+                             UnsafePointer<Int>, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
+                             Bool) -> Void
 
     /// 2 = x86-64-v4, 1 = x86-64-v3, 0 = baseline (as `prpkit_cpu_isa_level`).
     let level: Int

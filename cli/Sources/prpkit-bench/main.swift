@@ -2,6 +2,7 @@
 //   prpkit-bench conv [--batch 1 --channels 128 --size 56 --out-channels 128 --kernel 3 --padding 1]
 //   prpkit-bench gemm [--sizes 256 512 1024 2048]
 //   prpkit-bench winograd [--batch 1 --channels 64 --size 56 --out-channels 64]   direct vs F(2,4,6)
+//   prpkit-bench profile --model M.prpkit [--prototype P]   per-node profile: forward, PRP forward, PRP backward
 // Options common to both: --threads (default: Parallel.threadCount), --runs (≥ 20), --warmup.
 import ArgumentParser
 import PRPKit
@@ -14,7 +15,7 @@ struct PRPKitBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prpkit-bench",
         abstract: "Benchmarks of prpkit's kernels (median of timed runs after warm-up).",
-        subcommands: [ConvBench.self, GEMMBench.self, WinogradBench.self])
+        subcommands: [ConvBench.self, GEMMBench.self, WinogradBench.self, ProfileBench.self])
 }
 
 struct Common: ParsableArguments {
@@ -167,5 +168,103 @@ struct WinogradBench: ParsableCommand {
                   + "\"threads\": \(Parallel.threadCount), \"isa_level\": \(Kernels.gemmISALevel), "
                   + "\"ms\": \(fmt(ms)), \"direct_gflops\": \(fmt(flops / ms / 1e6)), \"cpu_ms\": \(fmt(cpu))}")
         }
+    }
+}
+
+struct ProfileBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile",
+        abstract: "Per-node profile of a model: its forward pass, then one PRP heatmap (CaBRNet composite, location max): the forward with kept activations and the rules' forward-only work, and the backward.",
+        discussion: "Per node: minimum wall time over the timed runs, the direct-equivalent GFLOP of its convolutions (2·N·Cout·Cin/groups·kH·kW·Ho·Wo), their GFLOP/s and % of --peak, and the algorithm each ran.")
+    @OptionGroup var common: Common
+    @Option(help: "Model file (a ProtoPNet-style model: its graph ends in prototype distances).")
+    var model: String
+    @Option(help: "Prototype explained (default 0).")
+    var prototype = 0
+    @Option(help: "Input height and width (default: the model's declared input shape).")
+    var size: Int?
+    @Option(help: "FLOP/s peak of the machine for the % column.")
+    var peak = 232e9
+    @Option(help: "Rows with less than this share of their phase's time are folded into 'other'.")
+    var minShare = 0.005
+
+    func run() throws {
+        common.apply()
+        let graph = try ModelFile.load(path: model)
+        var shape = graph.inputs[0].shape
+        shape[0] = 1
+        if let size { shape[2] = size; shape[3] = size }
+        let x = randomTensor(shape, seed: 1)
+        let explainer = try Explainer(model: graph, config: ExplainerConfig(composite: PRPCompositeOptions()))
+        let propagator = explainer.prpExplainer.propagator
+        var best: [String: (PassProfile.Entry, Int)] = [:]   // phase + node → fastest entry, order
+        var order = 0
+        func keep(_ p: PassProfile) {
+            for e in p.entries {
+                let key = e.phase + "\u{0}" + e.node
+                if let (old, o) = best[key] { if e.seconds < old.seconds { best[key] = (e, o) } } else { best[key] = (e, order); order += 1 }
+            }
+        }
+        var totals: [String: [Double]] = [:]
+        for run in 0..<(common.warmup + max(common.runs, 1)) {
+            let timed = run >= common.warmup
+            let pf = PassProfile(), pp = PassProfile(), pb = PassProfile()
+            let t0 = PassProfile.now()
+            _ = try graph.forward([x], profile: pf)
+            let t1 = PassProfile.now()
+            let state = try propagator.prepare([x], profile: pp)
+            let t2 = PassProfile.now()
+            let sim = state.outputs[0]
+            let hw = sim.shape[2] * sim.shape[3]
+            let start = Tensor(zeros: sim.shape)
+            let map = sim.data + prototype * hw
+            var at = 0
+            for l in 1..<max(hw, 1) where map[l] > map[at] { at = l }
+            start.data[prototype * hw + at] = map[at]
+            let t3 = PassProfile.now()
+            _ = try propagator.propagate(state, start: start, profile: pb)
+            let t4 = PassProfile.now()
+            if timed {
+                keep(pf); keep(pp); keep(pb)
+                totals["forward", default: []].append(t1 - t0)
+                totals["PRP forward + rule forward", default: []].append(t2 - t1)
+                totals["PRP backward", default: []].append(t4 - t3)
+            }
+        }
+        let entries = best.values.sorted { $0.1 < $1.1 }.map(\.0)
+        print("prpkit profile: \(model), input \(shape), \(Parallel.threadCount) threads, ISA level \(Kernels.gemmISALevel), "
+              + "min over \(common.runs) runs after \(common.warmup) warm-up; GFLOP = direct-equivalent convolution FLOPs")
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+        func f(_ v: Double, _ d: Int) -> String {
+            let p = pow(10.0, Double(d)), r = (v * p).rounded() / p
+            var t = "\(r)"
+            if let dot = t.firstIndex(of: ".") { let decimals = t.distance(from: dot, to: t.endIndex) - 1; if decimals < d { t += String(repeating: "0", count: d - decimals) } } else if d > 0 { t += "." + String(repeating: "0", count: d) }
+            return t
+        }
+        for phase in ["forward", "rule forward", "backward"] {
+            let rows = entries.filter { $0.phase == phase }
+            let total = rows.reduce(0) { $0 + $1.seconds }
+            let flops = rows.reduce(0) { $0 + $1.convolutions.reduce(0) { $0 + $1.flops } }
+            let title = phase == "forward" ? "forward (plain forward pass; in PRP the same per-node work runs with activations kept)"
+                : phase == "rule forward" ? "PRP rule forward (z^B, alpha1beta0 z+, StackedSum and similarity denominators)" : "PRP backward (one heatmap, location max)"
+            print("\n## \(title)")
+            print("| node | op | ms | GFLOP | GFLOP/s | % peak | algorithm |")
+            print("|---|---|---|---|---|---|---|")
+            var other = 0.0, otherFlops = 0.0
+            for e in rows {
+                let g = e.convolutions.reduce(0) { $0 + $1.flops }
+                if e.seconds < minShare * total { other += e.seconds; otherFlops += g; continue }
+                let algos = Array(Set(e.convolutions.map(\.algorithm))).sorted().joined(separator: " + ")
+                let rate = g > 0 ? g / e.seconds / 1e9 : 0
+                print("| \(e.node) | \(e.op) | \(f(e.seconds * 1e3, 3)) | \(g > 0 ? f(g / 1e9, 3) : "") | "
+                      + "\(g > 0 ? f(rate, 1) : "") | \(g > 0 ? f(100 * rate * 1e9 / peak, 1) : "") | \(algos) |")
+            }
+            if other > 0 { print("| (\(rows.count) nodes under \(f(minShare * 100, 1)) % each) | | \(f(other * 1e3, 3)) | \(otherFlops > 0 ? f(otherFlops / 1e9, 3) : "") | | | |") }
+            let rate = flops / total / 1e9
+            print("| **total** (sum of node minima) | | **\(f(total * 1e3, 2))** | \(f(flops / 1e9, 2)) | \(f(rate, 1)) | \(f(100 * rate * 1e9 / peak, 1)) | |")
+        }
+        print("\nwall time per pass (median over runs): "
+              + totals.keys.sorted().map { "\($0) \(f(median(totals[$0]!) * 1e3, 1)) ms" }.joined(separator: ", "))
     }
 }

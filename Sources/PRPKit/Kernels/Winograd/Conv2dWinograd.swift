@@ -19,7 +19,7 @@ extension Kernels {
     /// the output channels. A tile's arithmetic is the same in either orientation and does
     /// not depend on the other tiles, so results do not depend on the batch size.
     static func conv2dWinograd(_ x: Tensor, weights u: PackedConvWeights, bias: Tensor?, _ a: Conv2dAttributes,
-                               relu: Bool = false, out: Tensor, kernels ks: GEMMKernelSet) {
+                               epilogue: ConvEpilogue? = nil, out: Tensor, kernels ks: GEMMKernelSet) {
         guard case .winograd(let m, let asRows) = u.layout else { preconditionFailure("not a Winograd packing") }
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (co, ho, wo) = (out.shape[1], out.shape[2], out.shape[3])
@@ -48,6 +48,11 @@ extension Kernels {
         let xp = UnsafePointer(x.data), op = out.data, bp = bias.map { UnsafePointer($0.data) }
         let up = UnsafePointer(u.pointer), vp = vBuf.pointer, mp = mBuf.pointer
         let threads = Parallel.threadCount
+        // The epilogue runs in the output transform, on values still in registers.
+        let relu = epilogue?.relu ?? false
+        let scale = epilogue?.scale.map { AlignedCopy($0) }, shift = epilogue?.shift.map { AlignedCopy($0) }
+        defer { scale?.free(); shift?.free() }
+        let sp = scale.map { UnsafePointer($0.pointer) }, tp = shift.map { UnsafePointer($0.pointer) }
 
         var start = 0
         while start < total {
@@ -108,12 +113,12 @@ extension Kernels {
                     let o0 = part * lanes / oParts * 16, o1 = min(co, (part + 1) * lanes / oParts * 16)
                     if o1 <= o0 { return }
                     ks.winogradOutputChannels(m, UnsafePointer(mp + gi * 16 * ldm), mStride, ldm, o0..<o1, op, ho, wo,
-                                              tiles, counts[gi], bp, relu)
+                                              tiles, counts[gi], bp, sp, tp, relu)
                 } else {
                     let o0 = part * co / oParts, o1 = (part + 1) * co / oParts
                     if o1 <= o0 { return }
                     ks.winogradOutput(m, UnsafePointer(mp + gi * 16), mStride, ldm, o0..<o1, op, ho, wo,
-                                      tiles, counts[gi], bp, relu)
+                                      tiles, counts[gi], bp, sp, tp, relu)
                 }
             }
             start += cols
@@ -143,4 +148,14 @@ enum WinogradBlocking {
         let blocks = (total + fit - 1) / fit
         return ((total + blocks - 1) / blocks + unit - 1) / unit * unit
     }
+}
+
+/// A float array copied to memory with a stable address for the kernels.
+struct AlignedCopy {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ values: [Float]) {
+        pointer = .allocate(capacity: max(values.count, 1))
+        values.withUnsafeBufferPointer { if let b = $0.baseAddress { pointer.update(from: b, count: values.count) } }
+    }
+    func free() { pointer.deallocate() }
 }
