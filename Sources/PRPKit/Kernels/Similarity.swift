@@ -22,23 +22,44 @@ extension Kernels {
             protoNorms[j] = s
         }
         let direct = mode == .cdist && hw <= 25 && p <= 25
-        protoNorms.withUnsafeBufferPointer { pn in
+        // Prototypes transposed (D × P, rows padded to 16): the dot products of one feature
+        // vector with 16 prototypes at a time, each lane summing over c in order as the
+        // scalar loop would (same floats), instead of P strided scalar dot products.
+        let pPad = (p + 15) / 16 * 16
+        var protoT = [Float](repeating: 0, count: direct ? 0 : d * pPad)
+        if !direct { for j in 0..<p { for c in 0..<d { protoT[c * pPad + j] = pp[j * d + c] } } }
+        protoNorms.withUnsafeBufferPointer { pn in protoT.withUnsafeBufferPointer { pt in
             Parallel.forEach(n * hw) { job in
                 let b = job / hw, loc = job % hw
                 let feat = xp + b * d * hw + loc
                 var fnorm: Float = 0
                 for c in 0..<d { fnorm += feat[c * hw] * feat[c * hw] }
-                for j in 0..<p {
-                    let proto = pp + j * d
-                    var value: Float
-                    if direct {
+                if direct {
+                    for j in 0..<p {
+                        let proto = pp + j * d
                         var s: Float = 0
                         for c in 0..<d { let t = feat[c * hw] - proto[c]; s += t * t }
                         let r = s.squareRoot()
-                        value = r * r
-                    } else {
-                        var dot: Float = 0
-                        for c in 0..<d { dot += feat[c * hw] * proto[c] }
+                        op[(b * p + j) * hw + loc] = r * r
+                    }
+                    return
+                }
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: d + pPad) { buf in
+                    let f = buf.baseAddress!, dots = f + d
+                    for c in 0..<d { f[c] = feat[c * hw] }
+                    var j0 = 0
+                    while j0 < pPad {
+                        var acc = SIMD16<Float>()
+                        var row = pt.baseAddress! + j0
+                        for c in 0..<d {
+                            acc = acc + SIMD16<Float>(repeating: f[c]) * UnsafeRawPointer(row).loadUnaligned(as: SIMD16<Float>.self)
+                            row += pPad
+                        }
+                        UnsafeMutableRawPointer(dots + j0).storeBytes(of: acc, as: SIMD16<Float>.self)
+                        j0 += 16
+                    }
+                    for j in 0..<p {
+                        let dot = dots[j], value: Float
                         switch mode {
                         case .cdist:
                             let r = max(0, -2 * dot + fnorm + pn[j]).squareRoot()
@@ -46,11 +67,11 @@ extension Kernels {
                         case .protopnet: value = fnorm + (-2 * dot + pn[j])
                         case .prototree: value = fnorm + pn[j] - 2 * dot
                         }
+                        op[(b * p + j) * hw + loc] = value
                     }
-                    op[(b * p + j) * hw + loc] = value
                 }
             }
-        }
+        } }
         return out
     }
 
