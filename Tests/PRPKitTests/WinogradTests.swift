@@ -9,10 +9,11 @@ import XCTest
 /// ≤ α + 1 per 1-D transform pass, two passes in and two out, one for U, Cin for the
 /// GEMM, one for the bias). Direct convolution's own bound is γ_{9·Cin}·Σ|w·x|; S is
 /// larger because the transforms mix values of both signs — that is Winograd's extra error.
-private func reference(_ x: Tensor, _ wt: Tensor, _ bias: Tensor?, padding p: Int, tile: WinogradTile)
+private func reference(_ x: Tensor, _ wt: Tensor, _ bias: Tensor?, padding: Pair2, tile: WinogradTile)
     -> (values: [Double], bound: [Double]) {
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let co = wt.shape[0], ho = h + 2 * p - 2, wo = w + 2 * p - 2
+    let (ph, pw) = (padding.h, padding.w)
+    let co = wt.shape[0], ho = h + 2 * ph - 2, wo = w + 2 * pw - 2
     let m = tile.m, a = tile.alpha, a2 = a * a, g = tile.g
     let bt = tile.bt.map { $0.map(abs) }, at = tile.at.map { $0.map(abs) }
     // Zero-padded input in float64, covering every tile: (n, c, hp, wp).
@@ -20,7 +21,7 @@ private func reference(_ x: Tensor, _ wt: Tensor, _ bias: Tensor?, padding p: In
     var xs = [Double](repeating: 0, count: n * c * hp * wp)
     let xv = x.values
     for b in 0..<n { for ci in 0..<c { for iy in 0..<h { for ix in 0..<w {
-        xs[((b * c + ci) * hp + iy + p) * wp + ix + p] = Double(xv[((b * c + ci) * h + iy) * w + ix])
+        xs[((b * c + ci) * hp + iy + ph) * wp + ix + pw] = Double(xv[((b * c + ci) * h + iy) * w + ix])
     } } } }
     let wv = wt.values.map(Double.init), bv = bias?.values.map(Double.init)
     var out = [Double](repeating: 0, count: n * co * ho * wo), bound = out
@@ -101,15 +102,17 @@ final class WinogradTests: XCTestCase {
     struct Case {
         let m: Int, x: Tensor, wt: Tensor, b: Tensor?, attrs: Conv2dAttributes
         let ref: (values: [Double], bound: [Double])
-        var name: String { "F(\(m)) n\(x.shape[0]) c\(x.shape[1])→\(wt.shape[0]) \(x.shape[2])×\(x.shape[3]) p\(attrs.padding.h)" }
+        var name: String { "F(\(m)) n\(x.shape[0]) c\(x.shape[1])→\(wt.shape[0]) \(x.shape[2])×\(x.shape[3]) p\(attrs.padding.h),\(attrs.padding.w)" }
     }
 
-    func makeCase(m: Int, n: Int = 1, c: Int, co: Int, h: Int, w: Int, padding: Int = 1, bias: Bool = true) -> Case {
+    func makeCase(m: Int, n: Int = 1, c: Int, co: Int, h: Int, w: Int, padding: Int = 1, paddingW: Int? = nil,
+                  bias: Bool = true) -> Case {
         var rng = TestRandom(seed: 7 &+ UInt64(c * 7919 + co * 131 + h * 17 + w))
         let x = rng.tensor([n, c, h, w]), wt = rng.tensor([co, c, 3, 3])
         let b = bias ? rng.tensor([co]) : nil
-        return Case(m: m, x: x, wt: wt, b: b, attrs: Conv2dAttributes(padding: Pair2(padding, padding)),
-                    ref: reference(x, wt, b, padding: padding, tile: WinogradTile(m: m)))
+        let pad = Pair2(padding, paddingW ?? padding)
+        return Case(m: m, x: x, wt: wt, b: b, attrs: Conv2dAttributes(padding: pad),
+                    ref: reference(x, wt, b, padding: pad, tile: WinogradTile(m: m)))
     }
 
     /// Runs the case with the current kernels and threads in both GEMM orientations:
@@ -122,8 +125,8 @@ final class WinogradTests: XCTestCase {
             let packed = PackedConvWeights(weight: t.wt, groups: 1, layout: .winograd(m: t.m, tilesAsRows: rows))
             let got = Kernels.conv2d(t.x, weight: t.wt, bias: t.b, t.attrs, packedWeights: packed)
             let what = "\(t.name) rows \(rows) isa \(Kernels.gemmISALevel) threads \(Parallel.threadCount)"
-            let p = t.attrs.padding.h
-            XCTAssertEqual(got.shape, [t.x.shape[0], t.wt.shape[0], t.x.shape[2] + 2 * p - 2, t.x.shape[3] + 2 * p - 2],
+            let p = t.attrs.padding
+            XCTAssertEqual(got.shape, [t.x.shape[0], t.wt.shape[0], t.x.shape[2] + 2 * p.h - 2, t.x.shape[3] + 2 * p.w - 2],
                            what, file: file, line: line)
             let terms = t.x.shape[1] + 4 * (t.m + 2) + 6
             var maxDiff = 0.0, maxRef = 0.0
@@ -164,6 +167,8 @@ final class WinogradTests: XCTestCase {
             check(m: m, c: 300, co: 7, h: 6, w: 6)                           // two kc blocks of input channels
             check(m: m, c: 8, co: 70, h: 12, w: 12)                          // output channels off the sliver
             check(m: m, c: 1, co: 1, h: 1, w: 1)                             // one input pixel, all padding
+            verify(makeCase(m: m, c: 4, co: 6, h: 9, w: 10, padding: 1, paddingW: 0))  // asymmetric padding
+            verify(makeCase(m: m, c: 4, co: 6, h: 5, w: 6, padding: 3, paddingW: 2))   // wider than the kernel
         }
     }
 
