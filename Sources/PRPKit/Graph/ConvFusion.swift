@@ -1,22 +1,24 @@
 /// Convolutions followed by elementwise work that can run in the convolution's store.
 extension Graph {
-    /// A conv2d whose output only feeds an eval batch_norm2d and/or a relu (neither a graph
-    /// output nor read by another node): the chain's last value is computed by the
-    /// convolution with `epilogue`, and the `absorbed` nodes are not run.
+    /// A conv2d whose output only feeds an eval batch_norm2d and/or a relu (the values in
+    /// between neither graph outputs, nor read by another node, nor kept): the chain's last
+    /// value is computed by the convolution with `epilogue`, and the `absorbed` nodes are
+    /// not run.
     struct FusedConv {
         let output: String
         let absorbed: [String]
         let epilogue: ConvEpilogue
     }
 
-    /// The fusions a forward pass that keeps no activations may use, by conv node name.
-    func convEpilogueFusions() -> [String: FusedConv] {
+    /// The fusions a forward pass keeping the values `kept` may use, by conv node name.
+    func convEpilogueFusions(keeping kept: Set<String> = []) -> [String: FusedConv] {
         var consumers: [String: [Node]] = [:]
         for node in nodes { for input in node.inputs { consumers[input, default: []].append(node) } }
         let outputSet = Set(outputs)
         // The single node reading `value` once, when `value` is not a graph output.
         func soleConsumer(_ value: String) -> Node? {
-            guard !outputSet.contains(value), let c = consumers[value], c.count == 1, c[0].inputs == [value] else { return nil }
+            guard !outputSet.contains(value), !kept.contains(value), let c = consumers[value], c.count == 1,
+                  c[0].inputs == [value] else { return nil }
             return c[0]
         }
         var fusions: [String: FusedConv] = [:]

@@ -37,8 +37,10 @@ enum ConvCostModel {
     static let nsPerOutputRunCopy = 3.0
     static let nsPerOutputStore = 0.5
     /// Nanoseconds per byte of transformed weights streamed from beyond the cache.
-    static let nsPerStreamedByte = 0.05
+    static let nsPerStreamedByte = 0.08
     static let cacheBytes = 1 << 20
+    /// F(2×2) is preferred over F(4×4) unless F(4×4) is estimated this much faster.
+    static let f2Preference = 0.1
     /// Winograd must beat direct by this factor (keeps the more exact direct kernel where
     /// the gain would be within the model's own error).
     static let margin = 0.85
@@ -106,8 +108,18 @@ enum ConvCostModel {
                 if cost < (best?.cost ?? .infinity) { best = (.winograd(m: m, tilesAsRows: rows), cost) }
             }
         }
-        guard let best else { return nil }
+        guard var best else { return nil }
         if forced != nil { return best.layout }
+        // F(2×2)'s transformed weights are 16/36 of F(4×4)'s, and they stay resident for the
+        // model's lifetime (per rule weight set): take F(2×2) unless F(4×4) is clearly faster.
+        if case .winograd(4, _) = best.layout {
+            var f2: (layout: ConvWeightLayout, cost: Double)? = nil
+            for rows in [false, true] {
+                let cost = winogradCost(m: 2, tilesAsRows: rows, ho: ho, wo: wo, cin: cin, cout: cout, kernels: ks)
+                if cost < (f2?.cost ?? .infinity) { f2 = (.winograd(m: 2, tilesAsRows: rows), cost) }
+            }
+            if let f2, f2.cost <= best.cost * (1 + f2Preference) { best = f2 }
+        }
         return best.cost < margin * directCost(ho: ho, wo: wo, cin: cin, cout: cout, kernels: ks) ? best.layout : nil
     }
 

@@ -69,28 +69,32 @@ struct WinogradTile: Equatable {
         let tile = tilesAsRows ? ks.nr : ks.mr
         let pad = (co + tile - 1) / tile * tile
         dst.initialize(repeating: 0, count: a2 * pad * ci)
-        let gm = g, wp = UnsafePointer(weight.data)
-        Parallel.forRanges(co) { outs in
-            var u = [Double](repeating: 0, count: a2), t = [Double](repeating: 0, count: a * 3)
-            for o in outs {
-                for i in 0..<ci {
-                    let k = wp + (o * ci + i) * 9
-                    // t = G·k (α × 3), then u = t·Gᵀ (α × α).
-                    for r in 0..<a {
-                        for c in 0..<3 {
-                            t[r * 3 + c] = gm[r][0] * Double(k[c]) + gm[r][1] * Double(k[3 + c]) + gm[r][2] * Double(k[6 + c])
+        let gFlat = g.flatMap { $0 }, wp = UnsafePointer(weight.data)
+        gFlat.withUnsafeBufferPointer { gb in
+            let gm = gb.baseAddress!  // G row r at gm[3r]
+            Parallel.forRanges(co) { outs in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: a * 3) { tb in
+                    let t = tb.baseAddress!
+                    for o in outs {
+                        for i in 0..<ci {
+                            let k = wp + (o * ci + i) * 9
+                            // t = G·k (α × 3), then U = t·Gᵀ (α × α), in float64.
+                            for r in 0..<a {
+                                let g0 = gm[3 * r], g1 = gm[3 * r + 1], g2 = gm[3 * r + 2]
+                                for c in 0..<3 { t[r * 3 + c] = g0 * Double(k[c]) + g1 * Double(k[3 + c]) + g2 * Double(k[6 + c]) }
+                            }
+                            let pc = i / kcB * kcB, kcb = min(kcB, ci - pc)
+                            // Element (o, i) of U_ξ: packed A (row o, column i), or packed B of U_ξᵀ
+                            // (row i, column o).
+                            let out = dst + pad * pc + (o / tile) * tile * kcb + (i - pc) * tile + o % tile
+                            for r in 0..<a {
+                                let t0 = t[r * 3], t1 = t[r * 3 + 1], t2 = t[r * 3 + 2]
+                                for c in 0..<a {
+                                    out[(r * a + c) * pad * ci] = Float(t0 * gm[3 * c] + t1 * gm[3 * c + 1] + t2 * gm[3 * c + 2])
+                                }
+                            }
                         }
                     }
-                    for r in 0..<a {
-                        for c in 0..<a {
-                            u[r * a + c] = t[r * 3] * gm[c][0] + t[r * 3 + 1] * gm[c][1] + t[r * 3 + 2] * gm[c][2]
-                        }
-                    }
-                    let pc = i / kcB * kcB, kcb = min(kcB, ci - pc)
-                    // Element (o, i) of U_ξ: packed A (row o, column i), or packed B of U_ξᵀ
-                    // (row i, column o).
-                    let offset = pad * pc + (o / tile) * tile * kcb + (i - pc) * tile + o % tile
-                    for xi in 0..<a2 { dst[xi * pad * ci + offset] = Float(u[xi]) }
                 }
             }
         }
