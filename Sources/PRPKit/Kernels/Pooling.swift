@@ -9,36 +9,91 @@ extension Kernels {
         let wo = ShapeInference.pooledExtent(w, kernel: a.kernel.w, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: a.ceilMode)
         let out = Tensor(uninitialized: [n, c, ho, wo])
         let xp = x.data, op = out.data
+        // 3×3 windows with stride 2 (ResNet's stem) fully inside the plane: 16 outputs at a
+        // time, the window scanned in the same order with the same comparison (same floats
+        // and indices as the scalar loop).
+        let stem = a.kernel == Pair2(3, 3) && a.stride == Pair2(2, 2) && a.dilation == Pair2(1, 1)
         Parallel.forRanges(n * c) { planes in
             for plane in planes {
                 let src = xp + plane * h * w, dst = op + plane * ho * wo
+                let idx = indices.map { $0 + plane * ho * wo }
                 for oy in 0..<ho {
-                    var y0 = oy * a.stride.h - a.padding.h
-                    let y1 = min(y0 + (a.kernel.h - 1) * a.dilation.h + 1, h)
-                    while y0 < 0 { y0 += a.dilation.h }
-                    for ox in 0..<wo {
-                        var x0 = ox * a.stride.w - a.padding.w
-                        let x1 = min(x0 + (a.kernel.w - 1) * a.dilation.w + 1, w)
-                        while x0 < 0 { x0 += a.dilation.w }
-                        var best = -Float.infinity
-                        var bestIndex = y0 * w + x0
-                        var iy = y0
-                        while iy < y1 {
-                            var ix = x0
-                            while ix < x1 {
-                                let v = src[iy * w + ix]
-                                if v > best || v.isNaN { best = v; bestIndex = iy * w + ix }
-                                ix += a.dilation.w
-                            }
-                            iy += a.dilation.h
+                    var ox = 0
+                    let top = oy * 2 - a.padding.h
+                    if stem && top >= 0 && top + 3 <= h {
+                        while ox < wo && 2 * ox - a.padding.w < 0 {
+                            maxPoolOne(src, h, w, a, oy, ox, dst + oy * wo + ox, idx.map { $0 + oy * wo + ox })
+                            ox += 1
                         }
-                        dst[oy * wo + ox] = best
-                        indices?[plane * ho * wo + oy * wo + ox] = Int32(bestIndex)
+                        while ox + 16 <= wo && 2 * ox - a.padding.w + 34 <= w {
+                            maxPoolStem16(src, w, top, 2 * ox - a.padding.w, dst + oy * wo + ox, idx.map { $0 + oy * wo + ox })
+                            ox += 16
+                        }
+                    }
+                    while ox < wo {
+                        maxPoolOne(src, h, w, a, oy, ox, dst + oy * wo + ox, idx.map { $0 + oy * wo + ox })
+                        ox += 1
                     }
                 }
             }
         }
         return out
+    }
+
+    /// One max-pool output: the window scanned row by row, the first maximum kept (a NaN
+    /// always taken).
+    @inline(__always)
+    static func maxPoolOne(_ src: UnsafePointer<Float>, _ h: Int, _ w: Int, _ a: MaxPool2dAttributes, _ oy: Int, _ ox: Int,
+                           _ dst: UnsafeMutablePointer<Float>, _ index: UnsafeMutablePointer<Int32>?) {
+        var y0 = oy * a.stride.h - a.padding.h
+        let y1 = min(y0 + (a.kernel.h - 1) * a.dilation.h + 1, h)
+        while y0 < 0 { y0 += a.dilation.h }
+        var x0 = ox * a.stride.w - a.padding.w
+        let x1 = min(x0 + (a.kernel.w - 1) * a.dilation.w + 1, w)
+        while x0 < 0 { x0 += a.dilation.w }
+        var best = -Float.infinity
+        var bestIndex = y0 * w + x0
+        var iy = y0
+        while iy < y1 {
+            var ix = x0
+            while ix < x1 {
+                let v = src[iy * w + ix]
+                if v > best || v.isNaN { best = v; bestIndex = iy * w + ix }
+                ix += a.dilation.w
+            }
+            iy += a.dilation.h
+        }
+        dst.pointee = best
+        index?.pointee = Int32(bestIndex)
+    }
+
+    /// 16 outputs of a 3×3 stride-2 max pool whose windows (rows top..<top+3, columns
+    /// left + 2j ..< left + 2j + 3) lie inside the plane and left + 34 ≤ w: the same scan and
+    /// comparison as `maxPoolOne`, lane-wise.
+    @inline(__always)
+    static func maxPoolStem16(_ src: UnsafePointer<Float>, _ w: Int, _ top: Int, _ left: Int,
+                              _ dst: UnsafeMutablePointer<Float>, _ index: UnsafeMutablePointer<Int32>?) {
+        typealias V = SIMD16<Float>
+        typealias I = SIMD16<Int32>
+        let lane2 = I(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+        func ld(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+        var best = V(repeating: -.infinity), bestIndex = I(repeating: Int32(top * w + left)) &+ lane2
+        for r in 0..<3 {
+            let row = src + (top + r) * w + left
+            let v0 = ld(row), v1 = ld(row + 16), u0 = ld(row + 2), u1 = ld(row + 18)
+            let base = I(repeating: Int32((top + r) * w + left)) &+ lane2
+            let c0 = V(lowHalf: v0.evenHalf, highHalf: v1.evenHalf)
+            let c1 = V(lowHalf: v0.oddHalf, highHalf: v1.oddHalf)
+            let c2 = V(lowHalf: u0.evenHalf, highHalf: u1.evenHalf)
+            var take = (c0 .> best) .| (c0 .!= c0)
+            best.replace(with: c0, where: take); bestIndex.replace(with: base, where: take)
+            take = (c1 .> best) .| (c1 .!= c1)
+            best.replace(with: c1, where: take); bestIndex.replace(with: base &+ 1, where: take)
+            take = (c2 .> best) .| (c2 .!= c2)
+            best.replace(with: c2, where: take); bestIndex.replace(with: base &+ 2, where: take)
+        }
+        UnsafeMutableRawPointer(dst).storeBytes(of: best, as: V.self)
+        if let index { UnsafeMutableRawPointer(index).storeBytes(of: bestIndex, as: I.self) }
     }
 
     /// PyTorch's avg_pool2d (count_include_pad, ceil_mode, divisor_override honoured).
