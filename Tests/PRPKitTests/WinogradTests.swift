@@ -258,4 +258,40 @@ final class WinogradTests: XCTestCase {
         XCTAssertFalse(Kernels.winogradApplies(weight: [64, 32, 3, 3], Conv2dAttributes(groups: 2)))
         XCTAssertFalse(Kernels.winogradApplies(weight: [64, 64, 3, 3], Conv2dAttributes(dilation: Pair2(2, 2))))
     }
+
+    /// Convolutions with sign-definite weights (α1β0's W⁺ for z⁺, its flipped kernel in the
+    /// backward) keep the direct kernel, so that their results keep the exact sign and
+    /// relative accuracy of sums of one sign; the layer's own forward may use Winograd.
+    /// With a positive seed, α1β0 relevance is then exactly non-negative.
+    func testSignDefiniteConvolutionsStayDirect() throws {
+        XCTAssertTrue(Kernels.isSignDefinite(try Tensor(shape: [3], values: [0, 1, 2])))
+        XCTAssertTrue(Kernels.isSignDefinite(try Tensor(shape: [2], values: [-1, 0])))
+        XCTAssertFalse(Kernels.isSignDefinite(try Tensor(shape: [2], values: [-1, 1])))
+        let a = Conv2dAttributes(padding: Pair2(1, 1))
+        XCTAssertEqual(Kernels.conv2dWeightLayout(input: [1, 64, 56, 56], weight: [64, 64, 3, 3], a, signDefinite: true), .direct)
+        guard ConvCostModel.forced == nil,
+              case .winograd = Kernels.conv2dWeightLayout(input: [1, 64, 28, 28], weight: [64, 64, 3, 3], a) else { return }
+        var rng = TestRandom(seed: 51)
+        let w1 = rng.tensor([64, 64, 3, 3]), w2 = rng.tensor([64, 64, 3, 3])
+        let g = try Graph(inputs: [ValueInfo(name: "x", shape: [1, 64, 28, 28])],
+                          nodes: [Node(name: "c1", op: .conv2d(a), inputs: ["x"], parameters: ["weight": "w1"]),
+                                  Node(name: "r1", op: .relu, inputs: ["c1"]),
+                                  Node(name: "c2", op: .conv2d(a), inputs: ["r1"], parameters: ["weight": "w2"])],
+                          outputs: ["c2"], parameters: ["w1": w1, "w2": w2])
+        let rule = Rule.prpAlpha1Beta0()
+        let prop = try RelevancePropagator(graph: g, rules: RuleSet(byNode: ["c1": rule, "c2": rule, "r1": .passThrough()]))
+        XCTAssertEqual(prop.signDefiniteKeys, ["c1\u{2}W+", "c2\u{2}W+", "c1\u{2}flipped", "c2\u{2}flipped"])
+        let x = Kernels.map(rng.tensor([1, 64, 28, 28])) { abs($0) }
+        let forward = PassProfile(), backward = PassProfile()
+        let state = try prop.prepare([x], profile: forward)
+        let start = Kernels.map(state.outputs[0]) { abs($0) }
+        let r = try prop.propagate(state, start: start, profile: backward)[0]
+        XCTAssertTrue(r.buffer.allSatisfy { $0 >= 0 }, "α1β0 relevance of a positive seed is non-negative")
+        let algorithms = { (p: PassProfile, phase: String) in
+            Set(p.entries.filter { $0.phase == phase }.flatMap { $0.convolutions.map(\.algorithm) })
+        }
+        XCTAssertTrue(algorithms(forward, "forward").allSatisfy { $0.hasPrefix("winograd") }, "\(algorithms(forward, "forward"))")
+        XCTAssertEqual(algorithms(forward, "rule forward"), ["direct"])
+        XCTAssertEqual(algorithms(backward, "backward"), ["direct"])
+    }
 }

@@ -28,6 +28,10 @@ public final class RelevancePropagator: @unchecked Sendable {
     let flippedWeights: [String: Tensor]
     /// Packings of the rule-specific weights above, made once on first use.
     let packedWeights = PackedConvWeightCache()
+    /// Cache keys (see `cachedConv`) of weights whose entries all have one sign (W⁺, W⁻ and
+    /// their flipped kernels): their convolutions keep the direct kernel (see
+    /// `Kernels.conv2dWeightLayout`).
+    let signDefiniteKeys: Set<String>
 
     public init(graph: Graph, rules: RuleSet = RuleSet()) throws {
         self.graph = graph
@@ -66,6 +70,10 @@ public final class RelevancePropagator: @unchecked Sendable {
             }
         }
         flippedWeights = flipped
+        var definite: Set<String> = []
+        for (name, _) in signed { definite.insert(name + "\u{2}W+") }
+        for (name, w) in flipped where Kernels.isSignDefinite(w) { definite.insert(name + "\u{2}flipped") }
+        signDefiniteKeys = definite
     }
 
     /// Whether `node` is an IdentityRule node owning the input hook of every input.

@@ -179,18 +179,36 @@ extension Kernels {
     /// choice depends on the per-image shape only, never on the batch size N, so a result
     /// does not change when it is computed in a batch. A packing in this layout, passed as
     /// `packedWeights`, selects the algorithm.
-    public static func conv2dWeightLayout(input: [Int], weight: [Int], _ a: Conv2dAttributes) -> ConvWeightLayout {
+    ///
+    /// `signDefinite`: the weights all have one sign (a rule's W⁺ or W⁻). Such a
+    /// convolution of a non-negative input (α1β0's z⁺, its backward) is a sum of terms of
+    /// one sign: the direct kernel computes it to a relative error of a few ulps, keeps its
+    /// sign, and keeps small values small — which the rules' denominators z⁺ + ε and a
+    /// heatmap's polarity rely on. Winograd's transforms mix signs and only bound the error
+    /// relative to a whole tile's magnitude, so these keep the direct kernel.
+    public static func conv2dWeightLayout(input: [Int], weight: [Int], _ a: Conv2dAttributes,
+                                          signDefinite: Bool = false) -> ConvWeightLayout {
         let (cig, kh, kw) = (weight[1], weight[2], weight[3])
         if cig == 1 && a.groups > 1 || cig * kh * kw == 0 { return .direct }
         let ho = ShapeInference.pooledExtent(input[2], kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
         let wo = ShapeInference.pooledExtent(input[3], kernel: kw, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
         if ho <= 0 || wo <= 0 { return .direct }
         let ks = GEMMKernelSet.current
-        if winogradApplies(weight: weight, a),
+        if !signDefinite, winogradApplies(weight: weight, a),
            let layout = ConvCostModel.winograd(ho: ho, wo: wo, cin: cig, cout: weight[0], kernels: ks) {
             return layout
         }
         return conv2dTransposed(p: ho * wo, cog: weight[0] / a.groups, kernels: ks) ? .transposed : .direct
+    }
+
+    /// Whether every entry of `w` is ≥ 0, or every entry ≤ 0 (see `conv2dWeightLayout`).
+    public static func isSignDefinite(_ w: Tensor) -> Bool {
+        var positive = false, negative = false
+        for v in w.buffer {
+            if v > 0 { positive = true } else if v < 0 { negative = true }
+            if positive && negative { return false }
+        }
+        return true
     }
 
     /// Small output maps (p = Ho·Wo ≤ nr): per image and group, T (p × Cout/groups) =

@@ -104,7 +104,8 @@ extension RelevancePropagator {
         var packed: PackedConvWeights? = nil
         if let key = cacheKey, weight.shape[1] * weight.shape[2] * weight.shape[3] > 0,
            !(weight.shape[1] == 1 && a.groups > 1) {
-            let layout = Kernels.conv2dWeightLayout(input: x.shape, weight: weight.shape, a)
+            let layout = Kernels.conv2dWeightLayout(input: x.shape, weight: weight.shape, a,
+                                                    signDefinite: signDefiniteKeys.contains(key))
             packed = packedWeights.packed(key, weight: weight, groups: a.groups, layout: layout)
         }
         return Kernels.conv2d(x, weight: weight, bias: bias, a, packedWeights: packed)
