@@ -18,7 +18,7 @@ README's speed table.
     python3 bench/profile_protopnet.py [--runs 5] [--skip-ratios] [--skip-profile]
 
 Needs the Python package installed (pip install ./python) for the ratios and builds the
-Swift benchmark (swift build -c release --product prpkit-bench) for the profile. The
+Swift benchmark (swift build -c release --product prpkit-bench, in cli/) for the profile. The
 machine's load average is printed at the start and end: other processes on these cores
 inflate every time, so compare ratios from one run, not times across runs.
 """
@@ -34,6 +34,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
+CLI = os.path.join(ROOT, "cli")  # the Swift package of prpkit-bench
 
 
 def load() -> str:
@@ -52,12 +53,14 @@ def export_model(path: str) -> None:
 
 
 def profile(runs: int, threads: int, peak: float) -> None:
-    subprocess.run(["swift", "build", "-c", "release", "--product", "prpkit-bench"], cwd=ROOT, check=True,
+    subprocess.run(["swift", "build", "-c", "release", "--product", "prpkit-bench"], cwd=CLI, check=True,
                    stdout=subprocess.DEVNULL)
+    bin_dir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=CLI, check=True,
+                             capture_output=True, text=True).stdout.strip()
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "protopnet_resnet50.prpkit")
         export_model(path)
-        bench = os.path.join(ROOT, ".build", "release", "prpkit-bench")
+        bench = os.path.join(bin_dir, "prpkit-bench")
         subprocess.run([bench, "profile", "--model", path, "--runs", str(runs), "--warmup", "1",
                         "--threads", str(threads), "--peak", str(peak)], check=True)
 
@@ -114,8 +117,9 @@ def main() -> None:
         print(f"load average at end: {load()}")
         return
     rows = []
+    import prpkit  # the installed package's library: the one every other ratio below times
     out = run_script(["bench/forward_protopnet.py", "--repeat", str(max(args.runs, 5)), "--threads", str(args.threads),
-                      "--build-lib"])
+                      "--lib", prpkit.get_library()])
     for line in out.splitlines():
         if line.startswith("ratio prpkit/torch:"):
             rows.append(("forward, ProtoPNet-ResNet50", "torch", line.split(":")[1].split()[0], "bench/forward_protopnet.py"))

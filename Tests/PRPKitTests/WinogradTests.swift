@@ -270,7 +270,9 @@ final class WinogradTests: XCTestCase {
         let a = Conv2dAttributes(padding: Pair2(1, 1))
         XCTAssertEqual(Kernels.conv2dWeightLayout(input: [1, 64, 56, 56], weight: [64, 64, 3, 3], a, signDefinite: true), .direct)
         guard ConvCostModel.forced == nil,
-              case .winograd = Kernels.conv2dWeightLayout(input: [1, 64, 28, 28], weight: [64, 64, 3, 3], a) else { return }
+              case .winograd = Kernels.conv2dWeightLayout(input: [1, 64, 28, 28], weight: [64, 64, 3, 3], a) else {
+            throw XCTSkip("the cost model keeps 64→64 28×28 on the direct kernel on this CPU")
+        }
         var rng = TestRandom(seed: 51)
         let w1 = rng.tensor([64, 64, 3, 3]), w2 = rng.tensor([64, 64, 3, 3])
         let g = try Graph(inputs: [ValueInfo(name: "x", shape: [1, 64, 28, 28])],
