@@ -8,7 +8,7 @@ Workloads (what CaBRNet users run: a local explanation, a full map, a global one
   3. 10 prototypes of one image at "max" (CaBRNet: 10 prp() calls; prpkit: one prp_batch).
 Both sides start from a ready composite (CaBRNet: get_cabrnet_lrp_composite_model once;
 prpkit: prpkit.prp_utils.get_cabrnet_lrp_composite_model once); building it is timed
-separately. Usage: python3 bench/prp_vs_cabrnet.py [--runs 3]
+separately. Usage: python3 bench/prp_vs_cabrnet.py [--runs 3] [--workloads max,all,batch]
 """
 
 import argparse
@@ -55,7 +55,10 @@ def timed(fn, runs):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--workloads", default="max,all,batch",
+                    help="comma-separated subset of max (1 heatmap), all (49 locations), batch (10 prototypes)")
     args = ap.parse_args()
+    workloads = set(args.workloads.split(","))
     torch.set_num_threads(2)
     import prpkit
     from cabrnet.core.visualization.gradients import prp as cabrnet_prp
@@ -90,15 +93,18 @@ def main():
         print(f"{name}: CaBRNet {t_ref * 1e3:.0f} ms, prpkit {t_our * 1e3:.1f} ms, ratio {t_our / t_ref:.4f}, "
               f"max rel diff {err:.1e}", flush=True)
 
-    compare("1 heatmap, location max",
-            lambda: cabrnet_prp(ref_model, img, x, p, "cpu", location="max"),
-            lambda: prpkit.prp(our_model, img, x, p, location="max"), args.runs)
-    compare("1 heatmap, all 49 locations",
-            lambda: cabrnet_prp(ref_model, img, x, p, "cpu", location=None, similarity_threshold=low),
-            lambda: prpkit.prp(our_model, img, x, p, location=None, similarity_threshold=low), 1)
-    compare("10 prototypes of one image, max",
-            lambda: np.stack([cabrnet_prp(ref_model, img, x, q, "cpu", location="max") for q in protos]),
-            lambda: prpkit.prp_batch(our_model, x, protos, imgs=img, location="max")[0], 1)
+    if "max" in workloads:
+        compare("1 heatmap, location max",
+                lambda: cabrnet_prp(ref_model, img, x, p, "cpu", location="max"),
+                lambda: prpkit.prp(our_model, img, x, p, location="max"), args.runs)
+    if "all" in workloads:
+        compare("1 heatmap, all 49 locations",
+                lambda: cabrnet_prp(ref_model, img, x, p, "cpu", location=None, similarity_threshold=low),
+                lambda: prpkit.prp(our_model, img, x, p, location=None, similarity_threshold=low), 1)
+    if "batch" in workloads:
+        compare("10 prototypes of one image, max",
+                lambda: np.stack([cabrnet_prp(ref_model, img, x, q, "cpu", location="max") for q in protos]),
+                lambda: prpkit.prp_batch(our_model, x, protos, imgs=img, location="max")[0], 1)
 
     print(f"load average at end: {os.getloadavg()}")
     print("\n| workload | CaBRNet prp() | prpkit | prpkit / CaBRNet | max rel diff |")

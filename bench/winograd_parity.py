@@ -15,7 +15,7 @@ variant is not admissible there.
     python3 bench/winograd_parity.py [--variants auto,direct,winograd2,winograd4,winograd6]
 
 Needs the Python package installed (pip install ./python) and torch, Captum, CaBRNet.
-Takes ≈2–4 min per variant on 2 cores; one pytest at a time.
+Takes ≈5 min per variant on 2 idle cores (one pytest at a time); --groups picks test files.
 """
 from __future__ import annotations
 
@@ -28,11 +28,11 @@ import tempfile
 import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GROUPS = {  # label: test file (and optional -k expression)
-    "forward vs torch (vgg11_bn, resnet18/50, ProtoPNet-ResNet18)": ("test_forward.py", None),
-    "LRP vs Captum (float32) / vs Captum float64": ("test_lrp.py", None),
-    "PRP composite vs Captum on CaBRNet's composite (VGG11-BN, ResNet18/50 trunks)": ("test_prp_composite.py", None),
-    "prp() heatmaps vs CaBRNet prp() (ResNet18 trunk)": ("test_prp.py", None),
+GROUPS = {  # label: test file and -k expression (the model-level parity cases)
+    "forward vs torch (vgg11_bn, resnet18/50, ProtoPNet-ResNet18)": ("test_forward.py", "torchvision or protopnet"),
+    "LRP vs Captum (float32) / vs Captum float64 (VGG11/16-BN, ResNet18/50)": ("test_lrp.py", "vgg or resnet"),
+    "PRP composite vs Captum on CaBRNet's composite (VGG11-BN, ResNet18/50 trunks)": ("test_prp_composite.py", "equals_cabrnet"),
+    "prp() heatmaps vs CaBRNet prp() (ResNet18 trunk)": ("test_prp.py", "test_prp_equals_cabrnet"),
 }
 # How the tests report what they measured (stdout or junit properties).
 RATIO = re.compile(r"max\|diff\|/max\|ref\| = ([0-9.e+-]+)")
@@ -83,7 +83,8 @@ def run(variant: str, test_file: str, k: str | None) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variants", default="auto,direct,winograd2,winograd4,winograd6")
+    ap.add_argument("--variants", default="auto,direct,winograd2,winograd4,winograd6",
+                    help="PRPKIT_CONV_ALGORITHM values, comma-separated (auto: the cost model's choice)")
     ap.add_argument("--groups", help="comma-separated test files to run (default: all four)")
     args = ap.parse_args()
     variants = args.variants.split(",")
