@@ -61,10 +61,12 @@ def run(variant: str, test_file: str, k: str | None) -> dict:
                "-o", "junit_logging=system-out", os.path.join("tests", test_file)]
         if k:
             cmd += ["-k", k]
-        subprocess.run(cmd, cwd=os.path.join(ROOT, "python"), env=env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        cases = ET.parse(xml).getroot().iter("testcase")
+        proc = subprocess.run(cmd, cwd=os.path.join(ROOT, "python"), env=env, capture_output=True, text=True)
         out = {"cases": 0, "failed": [], "f32": [], "f64": []}
+        if not os.path.exists(xml):  # pytest itself failed (collection, import, killed)
+            out["failed"].append(f"pytest exit {proc.returncode}: {(proc.stdout + proc.stderr)[-300:]!r}")
+            return out
+        cases = ET.parse(xml).getroot().iter("testcase")
         for case in cases:
             if case.find("skipped") is not None:
                 continue
