@@ -233,8 +233,8 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    /// The cost model uses Winograd where it needs far fewer operations (the 3×3 layers of
-    /// ResNet50's first three stages, VGG's wide layers) and the direct kernel for few
+    /// The cost model uses Winograd where it needs far fewer operations (ResNet50's 3×3
+    /// layers of 128 and 256 channels, VGG's wide layers) and the direct kernel for few
     /// input channels and tiny maps; the choice depends on the per-image shape only.
     func testCostModelChoices() {
         guard ConvCostModel.forced == nil else { return }  // PRPKIT_CONV_ALGORITHM set: the model is overridden
@@ -243,7 +243,8 @@ final class WinogradTests: XCTestCase {
             Kernels.conv2dWeightLayout(input: [batch, c, s, s], weight: [co, c, 3, 3], a)
         }
         if GEMMKernelSet.current.level == 2 {
-            for (c, s) in [(64, 56), (128, 28), (256, 14)] {
+            // F(2×2) only (see ConvCostModel.admissible): 64 channels at 56² stay direct.
+            for (c, s) in [(128, 56), (128, 28), (256, 14), (512, 28), (512, 14)] {
                 guard case .winograd = layout(c, c, s) else { XCTFail("\(c)×\(s)² should use Winograd"); continue }
             }
             XCTAssertEqual(layout(3, 64, 224), .direct)       // VGG's first layer: K = 27
@@ -268,14 +269,14 @@ final class WinogradTests: XCTestCase {
         XCTAssertTrue(Kernels.isSignDefinite(try Tensor(shape: [2], values: [-1, 0])))
         XCTAssertFalse(Kernels.isSignDefinite(try Tensor(shape: [2], values: [-1, 1])))
         let a = Conv2dAttributes(padding: Pair2(1, 1))
-        XCTAssertEqual(Kernels.conv2dWeightLayout(input: [1, 64, 56, 56], weight: [64, 64, 3, 3], a, signDefinite: true), .direct)
+        XCTAssertEqual(Kernels.conv2dWeightLayout(input: [1, 128, 56, 56], weight: [128, 128, 3, 3], a, signDefinite: true), .direct)
         guard ConvCostModel.forced == nil,
-              case .winograd = Kernels.conv2dWeightLayout(input: [1, 64, 28, 28], weight: [64, 64, 3, 3], a) else {
-            throw XCTSkip("the cost model keeps 64→64 28×28 on the direct kernel on this CPU")
+              case .winograd = Kernels.conv2dWeightLayout(input: [1, 128, 28, 28], weight: [128, 128, 3, 3], a) else {
+            throw XCTSkip("the cost model keeps 128→128 28×28 on the direct kernel on this CPU")
         }
         var rng = TestRandom(seed: 51)
-        let w1 = rng.tensor([64, 64, 3, 3]), w2 = rng.tensor([64, 64, 3, 3])
-        let g = try Graph(inputs: [ValueInfo(name: "x", shape: [1, 64, 28, 28])],
+        let w1 = rng.tensor([128, 128, 3, 3]), w2 = rng.tensor([128, 128, 3, 3])
+        let g = try Graph(inputs: [ValueInfo(name: "x", shape: [1, 128, 28, 28])],
                           nodes: [Node(name: "c1", op: .conv2d(a), inputs: ["x"], parameters: ["weight": "w1"]),
                                   Node(name: "r1", op: .relu, inputs: ["c1"]),
                                   Node(name: "c2", op: .conv2d(a), inputs: ["r1"], parameters: ["weight": "w2"])],
@@ -283,7 +284,7 @@ final class WinogradTests: XCTestCase {
         let rule = Rule.prpAlpha1Beta0()
         let prop = try RelevancePropagator(graph: g, rules: RuleSet(byNode: ["c1": rule, "c2": rule, "r1": .passThrough()]))
         XCTAssertEqual(prop.signDefiniteKeys, ["c1\u{2}W+", "c2\u{2}W+", "c1\u{2}flipped", "c2\u{2}flipped"])
-        let x = Kernels.map(rng.tensor([1, 64, 28, 28])) { abs($0) }
+        let x = Kernels.map(rng.tensor([1, 128, 28, 28])) { abs($0) }
         let forward = PassProfile(), backward = PassProfile()
         let state = try prop.prepare([x], profile: forward)
         let start = Kernels.map(state.outputs[0]) { abs($0) }
