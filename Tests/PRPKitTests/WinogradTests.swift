@@ -242,8 +242,12 @@ final class WinogradTests: XCTestCase {
         func layout(_ c: Int, _ co: Int, _ s: Int, batch: Int = 1) -> ConvWeightLayout {
             Kernels.conv2dWeightLayout(input: [batch, c, s, s], weight: [co, c, 3, 3], a)
         }
+        // By default no variant is admissible: every shape runs direct.
+        for (c, s) in [(128, 56), (256, 14)] { XCTAssertEqual(layout(c, c, s), .direct) }
+        ConvCostModel.admissible = [2]
+        defer { ConvCostModel.admissible = [] }
         if GEMMKernelSet.current.level == 2 {
-            // F(2×2) only (see ConvCostModel.admissible): 64 channels at 56² stay direct.
+            // F(2×2) admitted: 64 channels at 56² still stay direct.
             for (c, s) in [(128, 56), (128, 28), (256, 14), (512, 28), (512, 14)] {
                 guard case .winograd = layout(c, c, s) else { XCTFail("\(c)×\(s)² should use Winograd"); continue }
             }
@@ -269,6 +273,8 @@ final class WinogradTests: XCTestCase {
         XCTAssertTrue(Kernels.isSignDefinite(try Tensor(shape: [2], values: [-1, 0])))
         XCTAssertFalse(Kernels.isSignDefinite(try Tensor(shape: [2], values: [-1, 1])))
         let a = Conv2dAttributes(padding: Pair2(1, 1))
+        ConvCostModel.admissible = [2]
+        defer { ConvCostModel.admissible = [] }
         XCTAssertEqual(Kernels.conv2dWeightLayout(input: [1, 128, 56, 56], weight: [128, 128, 3, 3], a, signDefinite: true), .direct)
         guard ConvCostModel.forced == nil,
               case .winograd = Kernels.conv2dWeightLayout(input: [1, 128, 28, 28], weight: [128, 128, 3, 3], a) else {
