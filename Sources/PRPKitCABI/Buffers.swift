@@ -2,9 +2,6 @@ import PRPKit
 
 /// Reading `prpkit_input` arrays and filling `prpkit_output` arrays (include/prpkit.h).
 enum Buffers {
-    /// Largest element count accepted for one input (keeps byte counts far from overflow).
-    static let maxElements = 1 << 40
-
     /// Wraps `count` prpkit_input structs as tensors, without copying. `ranks[i]`, when
     /// given, is the rank input i must have; `names[i]` names it in messages.
     static func tensors(_ inputs: UnsafeRawPointer?, count: Int, ranks: [Int]?, names: [String]) throws -> [Tensor] {
@@ -24,17 +21,14 @@ enum Buffers {
                 throw ABIError.invalidArgument("\(name): shape must not be NULL")
             }
             var shape: [Int] = []
-            var elements = 1
             for d in 0..<rank {
                 let extent = shapePointer[d]
-                guard extent > 0 && extent <= 1 << 31 else {
+                guard extent > 0 && extent <= Int64(ShapeMath.maxElements) else {
                     throw ABIError.invalidArgument("\(name): extent \(extent) in dimension \(d) is out of range")
                 }
-                let (product, overflow) = elements.multipliedReportingOverflow(by: Int(extent))
-                elements = product
-                guard !overflow, elements <= maxElements else { throw ABIError.invalidArgument("\(name): too many elements") }
                 shape.append(Int(extent))
             }
+            _ = try ShapeMath.count(shape, name)
             guard let data = slot.load(fromByteOffset: CLayout.inputData, as: UnsafePointer<Float>?.self) else {
                 throw ABIError.invalidArgument("\(name): data must not be NULL")
             }
@@ -59,7 +53,7 @@ enum Buffers {
             }
             slot.storeBytes(of: shape.count, toByteOffset: CLayout.outputRank, as: Int.self)
             let capacity = UInt(bitPattern: slot.load(fromByteOffset: CLayout.outputCapacity, as: Int.self))
-            let needed = Tensor.elementCount(shape)
+            let needed = try ShapeMath.count(shape, names[i])
             if capacity < UInt(needed) {
                 shortfalls.append("\(names[i]) needs \(needed) floats, capacity is \(capacity)")
             } else if slot.load(fromByteOffset: CLayout.outputData, as: UnsafeMutablePointer<Float>?.self) == nil {

@@ -55,7 +55,7 @@ public func prpkit_explainer_rules_json(_ explainer: OpaquePointer?, _ buffer: U
         let text = JSONWriter.write(try ExplainerHandle.from(explainer).explainer.rulesJSON)
         let bytes = Array(text.utf8)
         length?.pointee = bytes.count
-        guard capacity > bytes.count else {
+        guard UInt(bitPattern: capacity) > UInt(bytes.count) else {  // size_t ≥ 2^63 arrives negative
             throw ABIError.bufferTooSmall("rules JSON needs \(bytes.count + 1) bytes, capacity is \(UInt(bitPattern: capacity))")
         }
         let buffer = try required(buffer, "buffer")
@@ -126,7 +126,9 @@ public func prpkit_explainer_propagate(_ explainer: OpaquePointer?, _ inputs: Un
         let tensors = try explainerInputs(ex, inputs, nInputs)
         let startTensor = try Buffers.tensors(start, count: 1, ranks: nil, names: ["start"])[0]
         let rows = startTensor.shape[0]
-        try relevanceSlots(ex, relevance, nRelevance, shapes: tensors.map { [rows] + $0.shape.dropFirst() })
+        let shapes = tensors.map { [rows] + $0.shape.dropFirst() }
+        for (i, shape) in shapes.enumerated() { _ = try ShapeMath.count(shape, "relevance of input \(i)") }
+        try relevanceSlots(ex, relevance, nRelevance, shapes: shapes)
         let result = try ex.lrp.propagate(tensors, start: startTensor, outputIndex: outputIndex)
         Buffers.write(result, to: relevance!)
     }
@@ -141,6 +143,11 @@ public func prpkit_explainer_prp(_ explainer: OpaquePointer?, _ image: UnsafeRaw
         let ex = try ExplainerHandle.from(explainer).explainer
         let tensors = try explainerInputs(ex, image, 1)
         guard nPrototypes > 0 else { throw ABIError.invalidArgument("n_prototypes must be positive") }
+        // The relevance (N·K, C, H, W) must be representable before K indices are read.
+        let x = tensors[0]
+        let rows = try ShapeMath.count([x.shape[0], nPrototypes], "relevance rows N*K")
+        let relevanceShape = [rows] + x.shape.dropFirst()
+        _ = try ShapeMath.count(relevanceShape, "relevance")
         let protos = try required(prototypes, "prototypes")
         let ids = (0..<nPrototypes).map { Int(clamping: protos[$0]) }
         var location = PRPLocation.max
@@ -158,7 +165,6 @@ public func prpkit_explainer_prp(_ explainer: OpaquePointer?, _ image: UnsafeRaw
             case let other: throw ABIError.invalidArgument("options.location \(other) is not a PRPKIT_LOCATION_* value")
             }
         }
-        let x = tensors[0]
         let shapes = try ex.graph.inferShapes([x.shape])
         let simShape = shapes[ex.graph.outputs[0]]!
         guard simShape.count == 4 else {
@@ -166,7 +172,7 @@ public func prpkit_explainer_prp(_ explainer: OpaquePointer?, _ image: UnsafeRaw
         }
         // Both shapes are written before any BUFFER_TOO_SMALL is reported.
         var shortfalls: [String] = []
-        for (slot, shape, name) in [(relevance, [x.shape[0] * ids.count] + x.shape.dropFirst(), "relevance"),
+        for (slot, shape, name) in [(relevance, relevanceShape, "relevance"),
                                     (similarity, simShape, "similarity")] where name == "relevance" || slot != nil {
             do { try Buffers.prepareOutputs(slot, shapes: [shape], names: [name]) } catch let e as ABIError where e.code == Status.bufferTooSmall {
                 shortfalls.append(e.message)

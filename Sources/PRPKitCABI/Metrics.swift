@@ -66,8 +66,10 @@ public func prpkit_perturbation_curves(_ model: OpaquePointer?, _ images: Unsafe
         }
         let t = targetRank == 0 ? nil : try required(targets, "targets")
         let rows = (0..<n).map { e in (0..<targetRank).map { Int(clamping: t![e * targetRank + $0]) } }
-        guard opts.steps >= 1 else { throw ABIError.invalidArgument("options.steps must be >= 1, got \(opts.steps)") }
-        let needed = n * (opts.steps + 1)
+        guard opts.steps >= 1, opts.steps < ShapeMath.maxElements else {
+            throw ABIError.invalidArgument("options.steps must be in 1...\(ShapeMath.maxElements - 1), got \(opts.steps)")
+        }
+        let needed = try ShapeMath.count([n, opts.steps + 1], "scores N*(steps+1)")
         guard UInt(bitPattern: scoresCapacity) >= UInt(needed) else {
             throw ABIError.bufferTooSmall("scores need N*(steps+1) = \(needed) floats, capacity is \(UInt(bitPattern: scoresCapacity))")
         }

@@ -56,7 +56,9 @@ public final class PRPExplainer: @unchecked Sendable {
             throw PRPKitError.invalidArgument("location (\(h), \(w)) outside the \(hs)×\(ws) similarity map")
         }
         let k = prototypes.count, hw = hs * ws
-        let start = Tensor(zeros: [n * k, p, hs, ws])
+        let startShape = [try ShapeMath.count([n, k], "PRP rows N*K"), p, hs, ws]
+        _ = try ShapeMath.count(startShape, "PRP start signal")
+        let start = Tensor(zeros: startShape)
         var seeds: [[Int]] = []
         for img in 0..<n {
             for (j, proto) in prototypes.enumerated() {

@@ -184,6 +184,11 @@ public final class RelevancePropagator: @unchecked Sendable {
             throw PRPKitError.invalidArgument(
                 "start relevance must have shape (N·K, \(outShape.dropFirst().map(String.init).joined(separator: ", "))) with N = \(state.batch), got \(start.shape)")
         }
+        // Every signal is (N·K, value dims…): each is bounded before any is allocated.
+        for name in graph.inputs.map(\.name) + graph.nodes.map(\.name) {
+            let value = state.activations[name]!
+            _ = try ShapeMath.count([start.shape[0]] + value.shape.dropFirst(), "relevance signal at '\(name)'")
+        }
         var signals: [String: Tensor] = [outName: start.copy()]
         var remembered: [String: Tensor] = [:]
 

@@ -63,7 +63,12 @@ public final class Graph: @unchecked Sendable {
         self.nodes = try Graph.topologicalOrder(nodes, producers: producers)
         self.outputs = outputs
         self.parameters = parameters
-        self.shapes = try inferShapes(inputs.map(\.shape))
+        do {
+            self.shapes = try inferShapes(inputs.map(\.shape))
+        } catch PRPKitError.invalidArgument(let message) {
+            // At construction the shapes are the model's own: a failure is the model's fault.
+            throw PRPKitError.invalidModel("for the declared input shapes: \(message)")
+        }
     }
 
     /// Kahn's algorithm, stable: among ready nodes the earliest in the given order runs first.
@@ -73,16 +78,16 @@ public final class Graph: @unchecked Sendable {
         for (i, node) in nodes.enumerated() {
             for p in Set(node.inputs.compactMap({ producers[$0] })) { consumers[p].append(i) }
         }
-        var ready = (0..<nodes.count).filter { pending[$0] == 0 }
+        // A min-heap of ready indices: O(n log n) even when thousands of nodes are ready
+        // at once (a hostile file must not make loading quadratic).
+        var ready = MinHeap((0..<nodes.count).filter { pending[$0] == 0 })
         var order: [Node] = []
         order.reserveCapacity(nodes.count)
-        while !ready.isEmpty {
-            ready.sort(by: >)
-            let i = ready.removeLast()
+        while let i = ready.pop() {
             order.append(nodes[i])
             for c in consumers[i] {
                 pending[c] -= 1
-                if pending[c] == 0 { ready.append(c) }
+                if pending[c] == 0 { ready.push(c) }
             }
         }
         guard order.count == nodes.count else {
@@ -94,7 +99,7 @@ public final class Graph: @unchecked Sendable {
 
     /// Shapes of every value for the given input shapes (same rank as declared; any
     /// extents that the ops accept). Throws `.invalidArgument` naming the first node
-    /// that cannot take its inputs.
+    /// that cannot take its inputs or whose output would exceed `ShapeMath.maxElements`.
     public func inferShapes(_ inputShapes: [[Int]]) throws -> [String: [Int]] {
         guard inputShapes.count == inputs.count else {
             throw PRPKitError.invalidArgument("model takes \(inputs.count) input(s), got \(inputShapes.count)")
@@ -105,14 +110,54 @@ public final class Graph: @unchecked Sendable {
                 throw PRPKitError.invalidArgument(
                     "input '\(info.name)' must have rank \(info.shape.count) and positive extents (declared \(info.shape)), got \(shape)")
             }
+            _ = try ShapeMath.count(shape, "input '\(info.name)'")
             shapes[info.name] = shape
         }
         for node in nodes {
             let params = node.parameters.mapValues { parameters[$0]!.shape }
             let ins = node.inputs.map { shapes[$0]! }
-            shapes[node.name] = try ShapeInference.outputShape(of: node, inputs: ins, parameters: params)
+            let shape = try ShapeInference.outputShape(of: node, inputs: ins, parameters: params)
+            _ = try ShapeMath.count(shape, "node '\(node.name)' output")
+            shapes[node.name] = shape
         }
         return shapes
+    }
+}
+
+/// A binary min-heap of node indices.
+struct MinHeap {
+    private var items: [Int]
+
+    /// `sorted` must be ascending (a valid heap).
+    init(_ sorted: [Int]) { items = sorted }
+
+    mutating func push(_ x: Int) {
+        items.append(x)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard items[parent] > items[i] else { break }
+            items.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Int? {
+        guard let last = items.popLast() else { return nil }
+        guard !items.isEmpty else { return last }
+        let top = items[0]
+        items[0] = last
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var smallest = i
+            if l < items.count && items[l] < items[smallest] { smallest = l }
+            if r < items.count && items[r] < items[smallest] { smallest = r }
+            if smallest == i { break }
+            items.swapAt(i, smallest)
+            i = smallest
+        }
+        return top
     }
 }
 

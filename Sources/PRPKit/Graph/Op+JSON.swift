@@ -86,6 +86,9 @@ extension Op {
             self = .flatten(start: s, end: e)
         case "reshape":
             let shape = try a.intArray("shape")
+            guard shape.count < SafeTensors.maxRank else {  // the output is [N] + shape
+                throw PRPKitError.invalidModel("\(a.context): attribute 'shape' has more than \(SafeTensors.maxRank - 1) entries")
+            }
             try a.finish(["shape"])
             self = .reshape(shape: shape)
         case "concat":

@@ -7,6 +7,8 @@ enum ShapeInference {
 
     /// PyTorch's pooling/conv output extent, including ceil_mode's rule that the last
     /// window must start inside the input or left padding.
+    /// No overflow: input ≤ 2^31 (a checked tensor), padding and dilation ≤ 2^20 (op
+    /// attributes), kernel ≤ 2^31 (a weight extent).
     static func pooledExtent(_ input: Int, kernel: Int, stride: Int, padding: Int,
                              dilation: Int, ceilMode: Bool) -> Int {
         let span = input + 2 * padding - dilation * (kernel - 1) - 1
@@ -82,16 +84,19 @@ enum ShapeInference {
             let r = s.count
             let a = start < 0 ? start + r : start, b = end < 0 ? end + r : end
             guard r > 0, a >= 0, b < r, a <= b else { throw fail(name, "flatten dims \(start)...\(end) invalid for rank \(r)") }
-            return Array(s[..<a]) + [s[a...b].reduce(1, *)] + Array(s[(b + 1)...])
+            let merged = try ShapeMath.count(Array(s[a...b]), "node '\(name)': flatten of \(s)")
+            return Array(s[..<a]) + [merged] + Array(s[(b + 1)...])
         case .reshape(let target):
             let s = inputs[0]
             guard !s.isEmpty else { throw fail(name, "reshape needs a batch dimension") }
-            let total = s.dropFirst().reduce(1, *)
+            let total = try ShapeMath.count(Array(s.dropFirst()), "node '\(name)': reshape input \(s)")
             let known = target.filter { $0 != -1 }
             guard target.filter({ $0 == -1 }).count <= 1, known.allSatisfy({ $0 > 0 }) else {
                 throw fail(name, "reshape target \(target) may hold positive sizes and at most one -1")
             }
-            let knownProduct = known.reduce(1, *)
+            guard let knownProduct = ShapeMath.product(known) else {
+                throw fail(name, "reshape target \(target) has more than \(ShapeMath.maxElements) elements")
+            }
             var out = target
             if let i = target.firstIndex(of: -1) {
                 guard total % knownProduct == 0 else { throw fail(name, "cannot reshape \(s) to [N] + \(target)") }
@@ -110,7 +115,7 @@ enum ShapeInference {
                 guard s.count == r, (0..<r).allSatisfy({ $0 == ax || s[$0] == first[$0] }) else {
                     throw fail(name, "concat inputs \(first) and \(s) differ outside axis \(ax)")
                 }
-                out[ax] += s[ax]
+                out[ax] = try ShapeMath.sum(out[ax], s[ax], "node '\(name)': concat along axis \(ax)")
             }
             return out
         case .l2Distance:

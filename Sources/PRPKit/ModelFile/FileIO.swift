@@ -10,7 +10,8 @@ enum FileIO {
     static func reason() -> String { String(cString: strerror(errno)) }
 
     static func readAll(path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is rejected below).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw PRPKitError.io("cannot open '\(path)' for reading: \(reason())") }
         defer { close(fd) }
         var info = stat()
@@ -34,16 +35,75 @@ enum FileIO {
         return bytes
     }
 
-    /// Writes to a temporary file beside `path`, then renames it over `path`, so that a
-    /// failed write never leaves a half-written model behind.
+    /// What kind of file `mode` describes, for messages.
+    static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "a directory"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        case S_IFLNK: return "a symbolic link"
+        default: return "not a regular file"
+        }
+    }
+
+    /// `path` with symbolic links in its last component followed (at most 40 hops, as
+    /// the kernel allows); a dangling link yields the path it names.
+    static func followLinks(_ path: String) throws -> String {
+        var current = path
+        for _ in 0..<40 {
+            var info = stat()
+            guard lstat(current, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK else { return current }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(current, &buffer, buffer.count - 1)
+            guard n >= 0 else { throw PRPKitError.io("cannot read the symbolic link '\(current)': \(reason())") }
+            let target = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = target.hasPrefix("/") ? target : directory(of: current) + "/" + target
+        }
+        throw PRPKitError.io("'\(path)': too many levels of symbolic links")
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// Writes to a new temporary file beside the target, then renames it over the target,
+    /// so that a failed write never leaves a half-written model behind. A symbolic link
+    /// at `path` is written through (the file it names is replaced, the link stays);
+    /// anything at the target that is not a regular file (directory, device, FIFO,
+    /// socket) is refused, never replaced. An existing file keeps its permissions.
     static func writeAll(_ bytes: [UInt8], path: String) throws {
-        let temporary = "\(path).tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw PRPKitError.io("cannot open '\(temporary)' for writing: \(reason())") }
+        guard !path.isEmpty else { throw PRPKitError.io("cannot write: the path is empty") }
+        let target = try followLinks(path)
+        let shown = target == path ? "'\(path)'" : "'\(path)' (→ '\(target)')"
+        var info = stat()
+        var keepMode: mode_t? = nil
+        if lstat(target, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFREG else {
+                throw PRPKitError.io("cannot write \(shown): it is \(kind(info.st_mode)), not a regular file; refusing to replace it")
+            }
+            keepMode = info.st_mode & 0o7777
+        } else if errno != ENOENT {
+            throw PRPKitError.io("cannot write \(shown): \(reason())")
+        }
+        let name = target.split(separator: "/").last.map(String.init) ?? target
+        var temporary = ""
+        var fd: Int32 = -1
+        // O_EXCL | O_NOFOLLOW: the temporary is always a new file of ours, never
+        // something an attacker planted under a guessable name.
+        for _ in 0..<16 {
+            temporary = directory(of: target) + "/.\(name).tmp-\(getpid())-\(String(UInt32.random(in: .min ... .max), radix: 16))"
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if fd >= 0 || errno != EEXIST { break }
+        }
+        guard fd >= 0 else { throw PRPKitError.io("cannot create a temporary file beside \(shown): \(reason())") }
         var failure: String? = nil
+        if let keepMode, fchmod(fd, keepMode) != 0 { failure = "cannot set the permissions of '\(temporary)': \(reason())" }
         bytes.withUnsafeBytes { buffer in
             var done = 0
-            while done < buffer.count {
+            while failure == nil && done < buffer.count {
                 let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
@@ -54,7 +114,7 @@ enum FileIO {
             }
         }
         if close(fd) != 0 && failure == nil { failure = "cannot close '\(temporary)': \(reason())" }
-        if failure == nil && rename(temporary, path) != 0 { failure = "cannot rename '\(temporary)' to '\(path)': \(reason())" }
+        if failure == nil && rename(temporary, target) != 0 { failure = "cannot rename '\(temporary)' to \(shown): \(reason())" }
         if let failure {
             unlink(temporary)
             throw PRPKitError.io(failure)

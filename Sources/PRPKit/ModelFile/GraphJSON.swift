@@ -24,43 +24,77 @@ enum GraphJSON {
         ])
     }
 
-    /// Builds and validates the graph over `parameters`.
-    static func decode(_ json: JSONValue, parameters: [String: Tensor]) throws -> Graph {
-        let top = try fields(json, "graph", known: ["inputs", "nodes", "outputs"])
-        let inputs = try array(top["inputs"], "graph.inputs").enumerated().map { i, item -> ValueInfo in
-            let context = "graph.inputs[\(i)]"
-            let f = try fields(item, context, known: ["name", "shape"])
-            let shape = try array(f["shape"], "\(context).shape").map { d -> Int in
-                guard let v = AttributeReader.exactInt(d), v > 0, v <= 1 << 31 else {
-                    throw PRPKitError.invalidModel("\(context).shape: entries must be positive integers")
-                }
-                return v
-            }
-            return ValueInfo(name: try string(f["name"], "\(context).name"), shape: shape)
-        }
-        let nodes = try array(top["nodes"], "graph.nodes").enumerated().map { i, item -> Node in
-            let f = try fields(item, "graph.nodes[\(i)]", known: ["name", "op", "inputs", "attributes", "parameters"])
-            let name = try string(f["name"], "graph.nodes[\(i)].name")
-            let context = "node '\(name)'"
-            let kind = try string(f["op"], "\(context): op")
-            let nodeInputs = try array(f["inputs"], "\(context): inputs").map { try string($0, "\(context): inputs") }
-            let op = try Op(kind: kind, attributes: f["attributes"] ?? .object([]), context: context)
-            var roles: [String: String] = [:]
-            if let p = f["parameters"] {
-                guard case .object(let members) = p else {
-                    throw PRPKitError.invalidModel("\(context): parameters must be an object of role → tensor name")
-                }
-                for (role, value) in members { roles[role] = try string(value, "\(context): parameter '\(role)'") }
-            }
-            return Node(name: name, op: op, inputs: nodeInputs, parameters: roles)
-        }
-        let outputs = try array(top["outputs"], "graph.outputs").map { try string($0, "graph.outputs") }
+    /// Most nodes one graph may have (large CNNs have a few thousand); a longer node list
+    /// is rejected as soon as the excess node is read.
+    public static let maxNodes = 1 << 16
 
-        let referenced = Set(nodes.flatMap { $0.parameters.values })
-        if let unused = parameters.keys.sorted().first(where: { !referenced.contains($0) }) {
-            throw PRPKitError.invalidModel("tensor '\(unused)' is not referenced by any node")
+    /// Decodes graph JSON text into its inputs, nodes and outputs, node by node (each
+    /// node's tree is dropped once decoded), checking every field's type and rejecting
+    /// unknown keys. The structure is checked by `Graph.init`.
+    static func decodeParts(_ text: UnsafeRawBufferPointer) throws -> (inputs: [ValueInfo], nodes: [Node], outputs: [String]) {
+        var s = JSONStream(text, errorPrefix: "metadata 'graph': ")
+        guard s.peek() == UInt8(ascii: "{") else { throw PRPKitError.invalidModel("graph must be a JSON object") }
+        var inputs: [ValueInfo]? = nil
+        var nodes: [Node]? = nil
+        var outputs: [String]? = nil
+        try s.object { s, key in
+            switch key {
+            case "inputs":
+                inputs = try array(s.value(), "graph.inputs").enumerated().map { i, item in try input(item, i) }
+            case "nodes":
+                guard s.peek() == UInt8(ascii: "[") else { throw PRPKitError.invalidModel("graph.nodes must be an array") }
+                var list: [Node] = []
+                try s.array { s, i in
+                    guard i < maxNodes else {
+                        throw PRPKitError.invalidModel("graph.nodes: more than \(maxNodes) nodes (the limit of one graph)")
+                    }
+                    list.append(try node(s.value(), i))
+                }
+                nodes = list
+            case "outputs":
+                outputs = try array(s.value(), "graph.outputs").map { try string($0, "graph.outputs") }
+            default:
+                throw PRPKitError.invalidModel("graph: unknown field '\(key)'")
+            }
         }
-        return try Graph(inputs: inputs, nodes: nodes, outputs: outputs, parameters: parameters)
+        try s.finish()
+        guard let inputs else { throw PRPKitError.invalidModel("graph.inputs is missing") }
+        guard let nodes else { throw PRPKitError.invalidModel("graph.nodes is missing") }
+        guard let outputs else { throw PRPKitError.invalidModel("graph.outputs is missing") }
+        return (inputs, nodes, outputs)
+    }
+
+    static func input(_ item: JSONValue, _ i: Int) throws -> ValueInfo {
+        let context = "graph.inputs[\(i)]"
+        let f = try fields(item, context, known: ["name", "shape"])
+        let dims = try array(f["shape"], "\(context).shape")
+        guard dims.count <= SafeTensors.maxRank else {
+            throw PRPKitError.invalidModel("\(context).shape: more than \(SafeTensors.maxRank) dimensions")
+        }
+        let shape = try dims.map { d -> Int in
+            guard let v = AttributeReader.exactInt(d), v > 0, v <= 1 << 31 else {
+                throw PRPKitError.invalidModel("\(context).shape: entries must be positive integers")
+            }
+            return v
+        }
+        return ValueInfo(name: try string(f["name"], "\(context).name"), shape: shape)
+    }
+
+    static func node(_ item: JSONValue, _ i: Int) throws -> Node {
+        let f = try fields(item, "graph.nodes[\(i)]", known: ["name", "op", "inputs", "attributes", "parameters"])
+        let name = try string(f["name"], "graph.nodes[\(i)].name")
+        let context = "node '\(name)'"
+        let kind = try string(f["op"], "\(context): op")
+        let nodeInputs = try array(f["inputs"], "\(context): inputs").map { try string($0, "\(context): inputs") }
+        let op = try Op(kind: kind, attributes: f["attributes"] ?? .object([]), context: context)
+        var roles: [String: String] = [:]
+        if let p = f["parameters"] {
+            guard case .object(let members) = p else {
+                throw PRPKitError.invalidModel("\(context): parameters must be an object of role → tensor name")
+            }
+            for (role, value) in members { roles[role] = try string(value, "\(context): parameter '\(role)'") }
+        }
+        return Node(name: name, op: op, inputs: nodeInputs, parameters: roles)
     }
 
     /// The members of an object, keyed; throws on a non-object or an unknown key.

@@ -17,8 +17,13 @@ public enum ModelFile {
         }
     }
 
+    /// Loads from a memory image. Everything is validated — the container, the metadata,
+    /// the graph, that every tensor is referenced — before any parameter is copied, and
+    /// nothing is ever a whole-document JSON tree: peak memory stays within a small
+    /// multiple of `bytes.count` (docs/model-format.md, "Limits").
     public static func load(bytes: UnsafeRawBufferPointer) throws -> Graph {
-        let (tensors, metadata) = try SafeTensors.decode(bytes)
+        let header = try SafeTensors.decodeHeader(bytes)
+        let metadata = header.metadata
         guard let format = metadata["format"] else {
             throw PRPKitError.invalidModel("not a prpkit model file: metadata has no 'format' entry")
         }
@@ -31,19 +36,19 @@ public enum ModelFile {
         guard version == formatVersion else {
             throw PRPKitError.unsupported("format_version '\(version)' is not supported (this prpkit reads version \(formatVersion))")
         }
-        guard let graphText = metadata["graph"] else {
+        guard var graphText = metadata["graph"] else {
             throw PRPKitError.invalidModel("metadata has no 'graph' entry")
         }
         if let extra = metadata.keys.sorted().first(where: { !["format", "format_version", "graph"].contains($0) }) {
             throw PRPKitError.invalidModel("unknown metadata entry '\(extra)'")
         }
-        let json: JSONValue
-        do {
-            json = try JSONParser.parse(graphText)
-        } catch let e as PRPKitError {
-            throw e.prefixed("metadata 'graph': ")
+        let parts = try graphText.withUTF8 { try GraphJSON.decodeParts(UnsafeRawBufferPointer($0)) }
+        let referenced = Set(parts.nodes.lazy.flatMap { $0.parameters.values })
+        if let unused = header.entries.map(\.name).sorted().first(where: { !referenced.contains($0) }) {
+            throw PRPKitError.invalidModel("tensor '\(unused)' is not referenced by any node")
         }
-        return try GraphJSON.decode(json, parameters: tensors)
+        return try Graph(inputs: parts.inputs, nodes: parts.nodes, outputs: parts.outputs,
+                         parameters: SafeTensors.tensors(header))
     }
 
     public static func encode(_ graph: Graph) -> [UInt8] {

@@ -13,7 +13,36 @@ public enum SafeTensors {
 
     static let metadataKey = "__metadata__"
 
+    /// Most tensors one file may hold (a large CNN has a few thousand parameter tensors);
+    /// a header with more is rejected as soon as the excess entry is read.
+    public static let maxTensors = 1 << 18
+    /// Highest tensor rank (PRPKIT_MAX_RANK in the C ABI).
+    public static let maxRank = 8
+
+    /// One tensor's header entry, validated against the data section.
+    struct Entry {
+        let name: String
+        let shape: [Int]
+        let begin: Int, end: Int
+    }
+
+    /// A validated container whose floats have not been copied yet.
+    struct Header {
+        var entries: [Entry]
+        var metadata: [String: String]
+        /// The data section (borrowed from the caller's bytes).
+        var data: UnsafeRawBufferPointer
+    }
+
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        let header = try decodeHeader(bytes)
+        return (tensors(header), header.metadata)
+    }
+
+    /// Validates the container — length field, header, every entry, exact coverage of the
+    /// data section — without allocating any tensor. The header is streamed: its memory
+    /// is a small multiple of its size, and hostile headers fail at the first bad entry.
+    static func decodeHeader(_ bytes: UnsafeRawBufferPointer) throws -> Header {
         guard bytes.count >= 8 else {
             throw PRPKitError.invalidModel("safetensors: file is \(bytes.count) bytes, shorter than the 8-byte header length")
         }
@@ -30,45 +59,36 @@ public enum SafeTensors {
         guard headerLength >= 2, bytes[8] == UInt8(ascii: "{") else {
             throw PRPKitError.invalidModel("safetensors: header does not start with '{'")
         }
-        let header: JSONValue
-        do {
-            header = try JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + headerLength)]))
-        } catch let e as PRPKitError {
-            throw PRPKitError.invalidModel("safetensors: header: \(e.message) (offset within the header)")
-        }
-        guard case .object(let members) = header else {
-            throw PRPKitError.invalidModel("safetensors: header is not a JSON object")
-        }
         let data = UnsafeRawBufferPointer(rebasing: bytes[(8 + headerLength)...])
-
+        var stream = JSONStream(UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + headerLength)]),
+                                errorPrefix: "safetensors: header: ", errorSuffix: " (offset within the header)")
         var metadata: [String: String] = [:]
-        var entries: [(name: String, shape: [Int], begin: Int, end: Int)] = []
-        for (name, info) in members {
+        var entries: [Entry] = []
+        try stream.object { s, name in
             if name == metadataKey {
-                guard case .object(let items) = info else {
+                guard s.peek() == UInt8(ascii: "{") else {
                     throw PRPKitError.invalidModel("safetensors: __metadata__ must be an object of strings")
                 }
-                for (key, value) in items {
-                    guard case .string(let s) = value else {
+                try s.object { s, key in
+                    guard s.peek() == UInt8(ascii: "\"") else {
                         throw PRPKitError.invalidModel("safetensors: __metadata__ entry '\(key)' is not a string")
                     }
-                    metadata[key] = s
+                    metadata[key] = try s.string()
                 }
-                continue
+                return
             }
-            let entry = try tensorEntry(name, info)
-            entries.append((name, entry.shape, entry.begin, entry.end))
+            guard entries.count < maxTensors else {
+                throw PRPKitError.invalidModel("safetensors: more than \(maxTensors) tensors (the limit of one file)")
+            }
+            entries.append(try tensorEntry(name, &s, dataSize: data.count))
         }
+        try stream.finish()
 
         // The data section must be covered exactly: sorted, contiguous, no overlap, no hole.
         entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         var cursor = 0
         var previous = "(start of data)"
         for e in entries {
-            guard e.end <= data.count else {
-                throw PRPKitError.invalidModel(
-                    "safetensors: tensor '\(e.name)' data_offsets [\(e.begin), \(e.end)] lie beyond the \(data.count)-byte data section")
-            }
             if e.begin < cursor {
                 throw PRPKitError.invalidModel(
                     "safetensors: tensor '\(e.name)' data_offsets [\(e.begin), \(e.end)] overlap '\(previous)' (ends at \(cursor))")
@@ -84,64 +104,92 @@ public enum SafeTensors {
             throw PRPKitError.invalidModel(
                 "safetensors: the data section has \(data.count) bytes but the tensors cover \(cursor) (trailing bytes or truncated file)")
         }
+        return Header(entries: entries, metadata: metadata, data: data)
+    }
 
+    /// Copies every entry's floats into prpkit's aligned storage.
+    static func tensors(_ header: Header) -> [String: Tensor] {
         var tensors: [String: Tensor] = [:]
-        for e in entries {
+        tensors.reserveCapacity(header.entries.count)
+        for e in header.entries {
             let tensor = Tensor(zeros: e.shape)
             if e.end > e.begin {
-                UnsafeMutableRawPointer(tensor.data).copyMemory(from: data.baseAddress! + e.begin, byteCount: e.end - e.begin)
+                UnsafeMutableRawPointer(tensor.data).copyMemory(from: header.data.baseAddress! + e.begin, byteCount: e.end - e.begin)
             }
             #if _endian(big)
             for i in 0..<tensor.count { tensor.data[i] = Float(bitPattern: UInt32(littleEndian: tensor.data[i].bitPattern)) }
             #endif
             tensors[e.name] = tensor
         }
-        return (tensors, metadata)
+        return tensors
     }
 
-    /// Validates one tensor's header entry; returns its shape and byte range.
-    static func tensorEntry(_ name: String, _ info: JSONValue) throws -> (shape: [Int], begin: Int, end: Int) {
+    /// Reads and validates one tensor's header entry at the stream's position.
+    static func tensorEntry(_ name: String, _ s: inout JSONStream, dataSize: Int) throws -> Entry {
         let context = "safetensors: tensor '\(name)'"
         guard !name.isEmpty else { throw PRPKitError.invalidModel("safetensors: empty tensor name") }
-        guard case .object(let fields) = info else {
+        guard s.peek() == UInt8(ascii: "{") else {
+            _ = try s.value()  // a syntax error in the value is reported as such
             throw PRPKitError.invalidModel("\(context): entry must be an object with dtype, shape and data_offsets")
         }
-        if let extra = fields.first(where: { !["dtype", "shape", "data_offsets"].contains($0.0) }) {
-            throw PRPKitError.invalidModel("\(context): unknown field '\(extra.0)'")
+        var dtype: String? = nil
+        var shape: [Int]? = nil
+        var offsets: [Int]? = nil
+        func integer(_ s: inout JSONStream) throws -> Int? {
+            guard let b = s.peek(), b == UInt8(ascii: "-") || (b >= 0x30 && b <= 0x39) else { return nil }
+            return AttributeReader.exactInt(.number(try s.number()))
         }
-        guard case .string(let dtype)? = info["dtype"] else {
-            throw PRPKitError.invalidModel("\(context): missing or non-string 'dtype'")
+        try s.object { s, key in
+            switch key {
+            case "dtype":
+                guard s.peek() == UInt8(ascii: "\"") else { throw PRPKitError.invalidModel("\(context): missing or non-string 'dtype'") }
+                dtype = try s.string()
+            case "shape":
+                guard s.peek() == UInt8(ascii: "[") else { throw PRPKitError.invalidModel("\(context): missing or non-array 'shape'") }
+                var dims: [Int] = []
+                try s.array { s, _ in
+                    guard let v = try integer(&s), v >= 0 else {
+                        throw PRPKitError.invalidModel("\(context): shape entries must be non-negative integers")
+                    }
+                    guard dims.count < maxRank else {
+                        throw PRPKitError.invalidModel("\(context): shape has more than \(maxRank) dimensions")
+                    }
+                    dims.append(v)
+                }
+                shape = dims
+            case "data_offsets":
+                let bad = PRPKitError.invalidModel("\(context): 'data_offsets' must be two integers 0 ≤ begin ≤ end")
+                guard s.peek() == UInt8(ascii: "[") else { throw bad }
+                var pair: [Int] = []
+                try s.array { s, _ in
+                    guard pair.count < 2, let v = try integer(&s) else { throw bad }
+                    pair.append(v)
+                }
+                guard pair.count == 2, pair[0] >= 0, pair[1] >= pair[0] else { throw bad }
+                offsets = pair
+            default:
+                throw PRPKitError.invalidModel("\(context): unknown field '\(key)'")
+            }
         }
+        guard let dtype else { throw PRPKitError.invalidModel("\(context): missing or non-string 'dtype'") }
         guard dtype == "F32" else {
-            throw PRPKitError.unsupported(
-                "\(context) has dtype \(dtype); prpkit model parameters must be float32 (F32)")
+            throw PRPKitError.unsupported("\(context) has dtype \(dtype); prpkit model parameters must be float32 (F32)")
         }
-        guard case .array(let dims)? = info["shape"] else {
-            throw PRPKitError.invalidModel("\(context): missing or non-array 'shape'")
+        guard let shape else { throw PRPKitError.invalidModel("\(context): missing or non-array 'shape'") }
+        guard let count = ShapeMath.product(shape) else {
+            throw PRPKitError.invalidModel("\(context): shape \(shape) is too large (more than \(ShapeMath.maxElements) elements)")
         }
-        var shape: [Int] = []
-        var count = 1
-        for d in dims {
-            guard let v = AttributeReader.exactInt(d), v >= 0 else {
-                throw PRPKitError.invalidModel("\(context): shape entries must be non-negative integers")
-            }
-            let (product, overflow) = count.multipliedReportingOverflow(by: v)
-            guard !overflow, product <= Int(Int32.max) else {
-                throw PRPKitError.invalidModel("\(context): shape \(dims.map { JSONWriter.write($0) }) is too large")
-            }
-            count = product
-            shape.append(v)
-        }
-        guard case .array(let offsets)? = info["data_offsets"], offsets.count == 2,
-              let begin = AttributeReader.exactInt(offsets[0]), let end = AttributeReader.exactInt(offsets[1]),
-              begin >= 0, end >= begin else {
-            throw PRPKitError.invalidModel("\(context): 'data_offsets' must be two integers 0 ≤ begin ≤ end")
-        }
-        guard end - begin == count * 4 else {
+        guard let offsets else { throw PRPKitError.invalidModel("\(context): 'data_offsets' must be two integers 0 ≤ begin ≤ end") }
+        let (begin, end) = (offsets[0], offsets[1])
+        guard end - begin == ShapeMath.bytes(floats: count) else {
             throw PRPKitError.invalidModel(
-                "\(context): shape \(shape) needs \(count * 4) bytes but data_offsets [\(begin), \(end)] span \(end - begin)")
+                "\(context): shape \(shape) needs \(ShapeMath.bytes(floats: count)) bytes but data_offsets [\(begin), \(end)] span \(end - begin)")
         }
-        return (shape, begin, end)
+        guard end <= dataSize else {
+            throw PRPKitError.invalidModel(
+                "safetensors: tensor '\(name)' data_offsets [\(begin), \(end)] lie beyond the \(dataSize)-byte data section")
+        }
+        return Entry(name: name, shape: shape, begin: begin, end: end)
     }
 
     /// Serializes tensors and metadata: `__metadata__` first (keys sorted), then the

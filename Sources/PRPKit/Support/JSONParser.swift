@@ -4,10 +4,17 @@
 /// no byte-order mark, no unescaped control characters, valid UTF-8 only, no lone
 /// surrogates in `\u` escapes, no duplicate object keys, nothing but whitespace after
 /// the value. Nesting deeper than `maxDepth` is rejected, so hostile input cannot
-/// exhaust the stack. Every error is `PRPKitError.invalidModel` naming the byte offset.
+/// exhaust the stack, and so is a document whose tree would take more than
+/// `memoryRatio` times its own size (plus `memorySlack` bytes) in memory — e.g. a long
+/// array of one-digit numbers — so hostile input cannot exhaust memory either. Every
+/// error is `PRPKitError.invalidModel` naming the byte offset.
 public enum JSONParser {
     /// Default limit on nested arrays/objects.
     public static let defaultMaxDepth = 64
+    /// A parsed value may take at most this many bytes of memory per byte of its text…
+    public static let memoryRatio = 8
+    /// …plus this many (small documents of tiny values stay acceptable).
+    public static let memorySlack = 64 << 10
 
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws -> JSONValue {
         var reader = Reader(bytes: bytes, maxDepth: maxDepth)
@@ -30,11 +37,39 @@ public enum JSONParser {
         let bytes: UnsafeRawBufferPointer
         let maxDepth: Int
         var position = 0
+        /// Estimated bytes of the tree built since `budgetStart` (see `charge`).
+        var cost = 0
+        var budgetStart = 0
+        /// Items of the containers being parsed; each container is copied out at its
+        /// end with exact capacity, so trees hold no growth slack.
+        var items: [JSONValue] = []
+        var members: [(String, JSONValue)] = []
 
         init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
             self.bytes = bytes
             self.maxDepth = maxDepth
         }
+
+        /// Starts a new memory budget at the current position (one value's tree).
+        mutating func resetBudget() {
+            cost = 0
+            budgetStart = position
+        }
+
+        /// Adds `bytes` to the tree's estimated size and throws once it exceeds the budget
+        /// for the text read so far.
+        mutating func charge(_ bytes: Int) throws {
+            cost += bytes
+            let allowed = JSONParser.memoryRatio * (position - budgetStart) + JSONParser.memorySlack
+            if cost > allowed {
+                throw error("the document would take more than \(JSONParser.memoryRatio)× its size in memory (too many tiny values)")
+            }
+        }
+
+        /// Heap bytes of a string (Swift stores up to 15 UTF-8 bytes inline).
+        static func heapSize(_ s: String) -> Int { s.utf8.count > 15 ? 32 + s.utf8.count : 0 }
+
+        static let containerOverhead = 48  // array header + allocator bookkeeping
 
         func error(_ message: String, at offset: Int? = nil) -> PRPKitError {
             .invalidModel("invalid JSON at byte \(offset ?? position): \(message)")
@@ -63,7 +98,10 @@ public enum JSONParser {
             switch b {
             case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
             case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
-            case UInt8(ascii: "\""): return .string(try parseString())
+            case UInt8(ascii: "\""):
+                let string = try parseString()
+                try charge(Reader.heapSize(string))
+                return .string(string)
             case UInt8(ascii: "t"): try literal("true"); return .bool(true)
             case UInt8(ascii: "f"): try literal("false"); return .bool(false)
             case UInt8(ascii: "n"): try literal("null"); return .null
@@ -85,41 +123,48 @@ public enum JSONParser {
         mutating func parseObject(depth: Int) throws -> JSONValue {
             guard depth <= maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
             position += 1  // {
-            var members: [(String, JSONValue)] = []
-            var keys = Set<String>()
+            let base = members.count
+            defer { members.removeSubrange(base...) }
+            var keys = KeySet()
             skipWhitespace()
-            if current == UInt8(ascii: "}") { position += 1; return .object(members) }
+            if current == UInt8(ascii: "}") { position += 1; return .object([]) }
             while true {
                 skipWhitespace()
                 let keyOffset = position
                 guard current == UInt8(ascii: "\"") else { throw error("expected a string key\(describeCurrent())") }
                 let key = try parseString()
-                guard keys.insert(key).inserted else { throw error("duplicate key '\(key)'", at: keyOffset) }
+                guard keys.insert(key) else { throw error("duplicate key '\(key)'", at: keyOffset) }
                 skipWhitespace()
                 try expect(UInt8(ascii: ":"), "':' after an object key")
                 skipWhitespace()
                 let value = try parseValue(depth: depth)
                 members.append((key, value))
+                // The member, its key's heap bytes and the duplicate-key set entry.
+                try charge(MemoryLayout<(String, JSONValue)>.stride + 2 * Reader.heapSize(key) + 16)
                 skipWhitespace()
                 if current == UInt8(ascii: ",") { position += 1; continue }
                 try expect(UInt8(ascii: "}"), "',' or '}' in an object")
-                return .object(members)
+                try charge(Reader.containerOverhead)
+                return .object(Array(members[base...]))
             }
         }
 
         mutating func parseArray(depth: Int) throws -> JSONValue {
             guard depth <= maxDepth else { throw error("nesting deeper than \(maxDepth) levels") }
             position += 1  // [
-            var items: [JSONValue] = []
+            let base = items.count
+            defer { items.removeSubrange(base...) }
             skipWhitespace()
-            if current == UInt8(ascii: "]") { position += 1; return .array(items) }
+            if current == UInt8(ascii: "]") { position += 1; return .array([]) }
             while true {
                 skipWhitespace()
                 items.append(try parseValue(depth: depth))
+                try charge(MemoryLayout<JSONValue>.stride)
                 skipWhitespace()
                 if current == UInt8(ascii: ",") { position += 1; continue }
                 try expect(UInt8(ascii: "]"), "',' or ']' in an array")
-                return .array(items)
+                try charge(Reader.containerOverhead)
+                return .array(Array(items[base...]))
             }
         }
 
@@ -255,5 +300,23 @@ public enum JSONParser {
             }
             return length
         }
+    }
+}
+
+/// The keys of one object, for duplicate detection: a scan while the object is small
+/// (most are: no hashing, no allocation), a hash set beyond.
+struct KeySet {
+    private var few: [String] = []
+    private var many: Set<String>? = nil
+
+    /// Adds `key`; false when it was already there.
+    mutating func insert(_ key: String) -> Bool {
+        if many == nil {
+            if few.contains(key) { return false }
+            if few.count < 16 { few.append(key); return true }
+            many = Set(few)
+            few = []
+        }
+        return many!.insert(key).inserted
     }
 }

@@ -22,9 +22,9 @@ public struct Tensor: @unchecked Sendable {
 
     /// Tensor holding `values` (row-major); `values.count` must equal the shape's product.
     public init(shape: [Int], values: [Float]) throws {
-        guard values.count == Tensor.elementCount(shape) else {
-            throw PRPKitError.invalidArgument(
-                "tensor of shape \(shape) needs \(Tensor.elementCount(shape)) values, got \(values.count)")
+        let needed = try ShapeMath.count(shape, "tensor")
+        guard values.count == needed else {
+            throw PRPKitError.invalidArgument("tensor of shape \(shape) needs \(needed) values, got \(values.count)")
         }
         self.init(zeros: shape)
         values.withUnsafeBufferPointer { src in
@@ -40,7 +40,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// The same floats under another shape with the same element count.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
-        guard Tensor.elementCount(newShape) == count else {
+        guard ShapeMath.product(newShape) == count else {
             throw PRPKitError.invalidArgument("cannot reshape \(shape) to \(newShape)")
         }
         return Tensor(storage: storage, shape: newShape)
@@ -66,6 +66,7 @@ public struct Tensor: @unchecked Sendable {
         return out
     }
 
-    /// Product of the extents (1 for a scalar shape `[]`).
+    /// Product of the extents (1 for a scalar shape `[]`). Only for shapes already
+    /// bounded by `ShapeMath.count` (every shape from a file or a caller is).
     public static func elementCount(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 }

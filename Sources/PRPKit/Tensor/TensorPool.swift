@@ -18,8 +18,12 @@ enum TensorPool {
         return m
     }()
 
-    /// The capacity actually allocated for `count` floats (whole 4 KiB pages).
-    static func capacity(_ count: Int) -> Int { (max(count, 1) + 1023) & ~1023 }
+    /// The capacity actually allocated for `count` floats: whole 4 KiB pages for pooled
+    /// sizes, whole 64-byte lines below (a model's many small biases must not take a page
+    /// each: a file of tiny tensors would need 100× its size).
+    static func capacity(_ count: Int) -> Int {
+        count < minimumFloats ? (max(count, 1) + 15) & ~15 : (count + 1023) & ~1023
+    }
 
     static func take(_ count: Int) -> UnsafeMutablePointer<Float> {
         let cap = capacity(count)
