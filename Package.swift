@@ -64,9 +64,12 @@ let package = Package(
             name: "PRPKitCABI",
             dependencies: ["PRPKit"],
             path: "Sources/PRPKitCABI",
+            exclude: ["exports.map"],
             linkerSettings: [
                 .linkedLibrary("m"),
-                .unsafeFlags(["-Xlinker", "-soname=libprpkit.so.\(abiVersion)"]),
+                .unsafeFlags(["-Xlinker", "-soname=libprpkit.so.\(abiVersion)",
+                              // Export only the C ABI (prpkit_*), nothing of Swift.
+                              "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/PRPKitCABI/exports.map"]),
             ]
         ),
         .testTarget(
@@ -88,3 +91,16 @@ let package = Package(
     // disjoint memory); Swift 6's strict Sendable checking cannot express that.
     swiftLanguageModes: [.v5]
 )
+
+// Coverage-guided fuzz targets (Tests/Fuzz, scripts/fuzz.sh), declared only when
+// PRPKIT_FUZZ=1: they are built with `-sanitize=fuzzer,address`, which instruments every
+// Swift target (libFuzzer's `main` is not available in an ordinary build).
+if Context.environment["PRPKIT_FUZZ"] == "1" {
+    package.targets.append(.target(name: "prpkit-fuzz-Driver", path: "Tests/Fuzz/Driver"))
+    for name in ["ModelLoad", "ExplainerConfig"] {
+        package.targets.append(.executableTarget(
+            name: "prpkit-fuzz-\(name)", dependencies: ["PRPKit", "PRPKitCABI", "prpkit-fuzz-Driver"],
+            path: "Tests/Fuzz/\(name)"))
+    }
+}
+

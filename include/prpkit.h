@@ -67,7 +67,11 @@
  *    PRPKIT_ERROR_* codes. On error, prpkit_last_error() returns a message for the
  *    calling thread. No function aborts or exits the process on bad input: NULL
  *    pointers, wrong sizes, ranks or shapes, truncated or inconsistent model files are
- *    all reported as status codes.
+ *    all reported as status codes. Sizes are bounded: no tensor (input, output,
+ *    parameter, activation, relevance) may exceed 2^31 - 1 elements, and every product
+ *    of extents is overflow-checked; a larger request is PRPKIT_ERROR_INVALID_ARGUMENT
+ *    (PRPKIT_ERROR_INVALID_MODEL for a model file's own shapes). Model files are read
+ *    within a small multiple of their size (docs/model-format.md, "Limits").
  *  - Tensors are float32, C-contiguous (row-major); images are NCHW as in PyTorch.
  *  - Ownership: the caller owns every buffer it passes in; prpkit never keeps a pointer
  *    to caller memory beyond the call. Inputs are read in place (no copy). Strings and
@@ -139,7 +143,7 @@ const char* prpkit_version_string(void);
 /* Sets the number of worker threads the kernels use, process-wide. n > 0 sets it;
  * n == 0 restores the default (env PRPKIT_NUM_THREADS, else the online core count).
  * Call it before starting concurrent work: calls in flight may see either value.
- * Returns PRPKIT_ERROR_INVALID_ARGUMENT for n < 0. */
+ * Returns PRPKIT_ERROR_INVALID_ARGUMENT for n < 0 or n > 1024. */
 int prpkit_set_num_threads(int n);
 
 /* The current process-wide worker thread count (always >= 1). */
@@ -151,7 +155,8 @@ int prpkit_get_num_threads(void);
 typedef struct prpkit_model prpkit_model;
 
 /* Loads a model file. On success *out receives a model the caller frees with
- * prpkit_model_free. On failure *out is set to NULL (when out is not NULL). */
+ * prpkit_model_free. On failure *out is set to NULL (when out is not NULL). Only regular
+ * files are read (a FIFO or device is PRPKIT_ERROR_IO at once, never waited on). */
 int prpkit_model_load(const char* path, prpkit_model** out);
 
 /* Loads a model from a memory image of a model file (`size` bytes at `data`). The
@@ -162,7 +167,12 @@ int prpkit_model_load_from_memory(const void* data, size_t size, prpkit_model** 
 void prpkit_model_free(prpkit_model* model);
 
 /* Writes the model to `path` as a model file (deterministic bytes: saving a loaded
- * file reproduces it bit for bit when it was written by prpkit). */
+ * file reproduces it bit for bit when it was written by prpkit). The bytes go to a new
+ * temporary file beside the target, renamed over it when complete, so a failed save
+ * never leaves a half-written file. A symbolic link at `path` is written through (the
+ * file it names is replaced, the link stays); an existing file keeps its permissions;
+ * anything that is not a regular file (directory, device, FIFO, socket) is refused with
+ * PRPKIT_ERROR_IO and left untouched. */
 int prpkit_model_save(const prpkit_model* model, const char* path);
 
 /* ---- Model queries ------------------------------------------------------------------ */

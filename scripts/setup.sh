@@ -17,10 +17,14 @@ then
 fi
 
 command -v gcc >/dev/null || { apt-get update -qq && apt-get install -y -qq gcc; }
-# C consumers of the installed library: pkg-config and CMake (scripts/test_consumers.sh).
+# C consumers of the installed library: pkg-config and CMake (scripts/test_consumers.sh);
+# the leak check of the C ABI (scripts/test_abi.sh) runs under valgrind, on a copy
+# stripped by objcopy (binutils) of the debug info valgrind cannot read.
 missing=""
 command -v pkg-config >/dev/null || missing="$missing pkg-config"
 command -v cmake >/dev/null || missing="$missing cmake"
+command -v valgrind >/dev/null || missing="$missing valgrind"
+command -v objcopy >/dev/null || missing="$missing binutils"
 if [ -n "$missing" ]; then
     echo "setup: installing$missing"
     # shellcheck disable=SC2086

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every prpkit test: Swift core (swift test), the C example against the shipped
-# library, and the Python package (pytest, against live torch/captum/CaBRNet).
+# Runs every prpkit test: Swift core (swift test), the C examples against the shipped
+# library, the hardening checks (C ABI matrix, loader limits, valgrind, fuzzing, swift test
+# under ASan and TSan), and the Python package (pytest, against live torch/captum/CaBRNet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -12,6 +13,15 @@ swift test
 
 echo "== C example"
 bash scripts/test_c_example.sh
+
+echo "== C ABI hardening (symbols, bad-input matrix, loader limits, valgrind)"
+bash scripts/test_abi.sh
+
+echo "== fuzz (60 s per target)"
+bash scripts/fuzz.sh 60
+
+echo "== swift test under AddressSanitizer and ThreadSanitizer"
+bash scripts/test_sanitizers.sh
 
 echo "== python"
 "$PYTHON" -m pip install -q ./python

@@ -60,6 +60,12 @@ class CLIError(Exception):
         self.status = status
 
 
+def unwritable(out: str, e: OSError) -> CLIError:
+    """``--out`` cannot be written: one line naming the user's path and the system's
+    reason (never the internal temporary file or folder the results are staged in)."""
+    return CLIError(f"{out}: cannot write the results there ({e.strerror or e})")
+
+
 # ----------------------------------------------------------------------------- model + metadata
 
 def metadata_path(model_path: str) -> str:
@@ -569,7 +575,10 @@ def cmd_explain(args) -> int:
     if not overlays and not args.quiet:
         print(f"prpkit: note: no heatmap overlays (.png) without Pillow ({PILLOW_HINT}); writing the "
               f"relevance (.npy) and records.jsonl", file=sys.stderr)
-    stage = tempfile.mkdtemp(prefix=".prpkit-explain-", dir=parent)
+    try:
+        stage = tempfile.mkdtemp(prefix=".prpkit-explain-", dir=parent)
+    except OSError as e:
+        raise unwritable(args.out, e) from None
     n_records = 0
     try:
         records = open(os.path.join(stage, "records.jsonl"), "w", encoding="utf-8")
@@ -645,8 +654,11 @@ def cmd_explain(args) -> int:
         os.makedirs(args.out, exist_ok=True)
         for f in sorted(os.listdir(stage)):
             os.replace(os.path.join(stage, f), os.path.join(args.out, f))
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(stage, ignore_errors=True)
+        # Inputs are read (and their errors reported) by load_batch; an OSError here is a write.
+        if isinstance(e, OSError):
+            raise unwritable(args.out, e) from None
         raise
     shutil.rmtree(stage, ignore_errors=True)
     if not args.quiet:
@@ -711,7 +723,10 @@ def cmd_convert(args) -> int:
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(out_dir):
         raise CLIError(f"{args.out}: parent folder {out_dir} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".prpkit-convert-", suffix=".prpkit", dir=out_dir)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".prpkit-convert-", suffix=".prpkit", dir=out_dir)
+    except OSError as e:
+        raise unwritable(args.out, e) from None
     os.close(fd)
     try:
         prpkit.save(model, tmp)
@@ -731,6 +746,8 @@ def cmd_convert(args) -> int:
                 json.dump(meta, f, indent=1)
             os.replace(tmp + ".json", metadata_path(args.out))
         os.replace(tmp, args.out)
+    except OSError as e:
+        raise unwritable(args.out, e) from None
     finally:
         for t in (tmp, tmp + ".json"):
             if os.path.exists(t):
@@ -834,7 +851,10 @@ def cmd_evaluate(args) -> int:
     sigma = args.gaussian_sigma if args.gaussian_sigma is not None else round(5.0 * max(in_shape[1:]) / 224.0, 3)
     baseline = args.baseline or ("zero" if args.metric == "deletion" else "blur")
 
-    fd, tmp = tempfile.mkstemp(prefix=".prpkit-evaluate-", suffix=".jsonl", dir=out_dir)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".prpkit-evaluate-", suffix=".jsonl", dir=out_dir)
+    except OSError as e:
+        raise unwritable(args.out, e) from None
     n_records = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -913,9 +933,11 @@ def cmd_evaluate(args) -> int:
                         n_records += 1
                 progress(min(b0 + args.batch_size, len(items)), len(items), show_progress, t_start, "evaluate")
         os.replace(tmp, args.out)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError):  # inputs were read, and their errors reported, by load_batch
+            raise unwritable(args.out, e) from None
         raise
     if not args.quiet:
         print(f"evaluated {len(items)} image(s): {n_records} record(s) ({args.metric}) in {args.out}")

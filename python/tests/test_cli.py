@@ -202,6 +202,20 @@ def test_explain_bad_input(case, tmp_path, capsys):
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".prpkit-explain-")]
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs a folder nobody can write into (/proc)")
+@pytest.mark.parametrize("command", [["explain", SAMPLES[0], "--top-k", "1"],
+                                     ["evaluate", SAMPLES[0], "--metric", "deletion", "--steps", "2"]])
+def test_unwritable_out_is_one_line_and_exit_2(command, capsys):
+    """/proc exists and is a folder, but nothing can be created in it (not even by root):
+    one line naming --out and the reason, exit 2, no internal temporary path."""
+    out = "/proc/prpkit-out" + (".jsonl" if command[0] == "evaluate" else "")
+    rc, _, err = run(command + ["--out", out, "--quiet"], capsys)
+    lines = err.strip().splitlines()
+    assert rc == 2, err
+    assert len(lines) == 1 and lines[0].startswith(f"prpkit: error: {out}: cannot write the results there ("), err
+    assert ".prpkit-" not in err
+
+
 def test_info_bad_model(tmp_path, capsys):
     rc, _, err = run(["info", "--model", tmp_path / "none.prpkit"], capsys)
     assert rc == 2 and err.startswith("prpkit: error: ")
