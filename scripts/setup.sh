@@ -31,6 +31,17 @@ if [ -n "$missing" ]; then
     apt-get update -qq && apt-get install -y -qq $missing
 fi
 
+# Fuzzing and the sanitizer runs (scripts/fuzz.sh, scripts/test_sanitizers.sh) use the
+# libFuzzer, AddressSanitizer and ThreadSanitizer runtimes of the Swift toolchain's own
+# compiler-rt (Swift's Linux toolchains ship them; no apt package provides them for swiftc).
+RT=$(dirname "$(command -v swiftc)")/../lib/clang
+for lib in fuzzer asan tsan; do
+    if ! ls "$RT"/*/lib/linux/libclang_rt.$lib-"$(uname -m)".a >/dev/null 2>&1; then
+        echo "setup: the Swift toolchain lacks libclang_rt.$lib ($RT/*/lib/linux): install a Swift.org toolchain" >&2
+        exit 1
+    fi
+done
+
 # Reference libraries (torch, captum, CaBRNet) for parity tests and benchmarks.
 if ! "$PYTHON" -c "import torch, torchvision, captum, cabrnet, pytest, PIL" 2>/dev/null; then
     "$PYTHON" -m pip install -q -r python/requirements-test.txt

@@ -148,27 +148,29 @@ static void loading(const char* tiny_path, const unsigned char* bytes, size_t si
 
 /* Models whose shape arithmetic used to trap (SIGILL) at load or in a shape query. */
 static void hostile_shapes(void) {
-    static const char* cases[][2] = {
+    /* graph, what, a fragment of the expected message */
+    static const char* cases[][3] = {
         {"{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3,2147483648,2147483648]}],\"nodes\":[{\"name\":\"y\",\"op\":\"flatten\","
          "\"inputs\":[\"x\"],\"attributes\":{\"start_dim\":1,\"end_dim\":-1}}],\"outputs\":[\"y\"]}",
-         "input [1,3,2^31,2^31] + flatten"},
+         "input [1,3,2^31,2^31] + flatten", "input 'x' of shape [1, 3, 2147483648, 2147483648] has more than 2147483647 elements"},
         {"{\"inputs\":[{\"name\":\"x\",\"shape\":[1,2147483648,2147483648,2147483648]}],\"nodes\":[{\"name\":\"y\",\"op\":\"reshape\","
          "\"inputs\":[\"x\"],\"attributes\":{\"shape\":[-1]}}],\"outputs\":[\"y\"]}",
-         "input [1,2^31,2^31,2^31] + reshape [-1]"},
+         "input [1,2^31,2^31,2^31] + reshape [-1]", "input 'x' of shape [1, 2147483648, 2147483648, 2147483648] has more than"},
         {"{\"inputs\":[{\"name\":\"x\",\"shape\":[1,16777216,1,1]}],\"nodes\":[{\"name\":\"y\",\"op\":\"adaptive_avg_pool2d\","
          "\"inputs\":[\"x\"],\"attributes\":{\"output_size\":[1048576,1048576]}}],\"outputs\":[\"y\"]}",
-         "adaptive_avg_pool2d [2^20,2^20] on (1,2^24,1,1)"},
+         "adaptive_avg_pool2d [2^20,2^20] on (1,2^24,1,1)", "node 'y' output of shape [1, 16777216, 1048576, 1048576] has more than"},
         {"{\"inputs\":[{\"name\":\"x\",\"shape\":[1,4]}],\"nodes\":[{\"name\":\"y\",\"op\":\"reshape\","
          "\"inputs\":[\"x\"],\"attributes\":{\"shape\":[1099511627776,1099511627776,-1]}}],\"outputs\":[\"y\"]}",
-         "reshape target product overflows"},
+         "reshape target product overflows", "reshape target [1099511627776, 1099511627776, -1] has more than"},
         {"{\"inputs\":[{\"name\":\"x\",\"shape\":[1,1,2,2]}],\"nodes\":[{\"name\":\"y\",\"op\":\"max_pool2d\",\"inputs\":[\"x\"],"
          "\"attributes\":{\"kernel\":[3,3],\"stride\":[1,1],\"padding\":[0,0],\"dilation\":[1,1],\"ceil_mode\":false}}],\"outputs\":[\"y\"]}",
-         "max_pool2d with an empty output (documented INVALID_MODEL)"},
+         "max_pool2d with an empty output (documented INVALID_MODEL)", "node 'y': max_pool2d gives an empty output"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         model_image img = graph_model(cases[i][0]);
         prpkit_model* m = (prpkit_model*)1;
         EXPECT(prpkit_model_load_from_memory(img.bytes, img.size, &m), PRPKIT_ERROR_INVALID_MODEL, cases[i][1]);
+        expect_message(cases[i][2], cases[i][1]);
         expect_true(m == NULL, "hostile model: *out = NULL");
         free_model(img);
     }
@@ -203,12 +205,14 @@ static void saving(prpkit_model* m, const char* scratch) {
     unlink(fifo);
     if (mkfifo(fifo, 0600) == 0) {
         EXPECT(prpkit_model_save(m, fifo), PRPKIT_ERROR_IO, "save over a FIFO is refused");
+        expect_message("it is a FIFO, not a regular file; refusing to replace it", "save over a FIFO: reason");
         struct stat st;
         expect_true(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO is not replaced");
         snprintf(link, sizeof link, "%s/fifo-link", scratch);
         unlink(link);
         if (symlink(fifo, link) == 0) {
             EXPECT(prpkit_model_save(m, link), PRPKIT_ERROR_IO, "save through a link to a FIFO is refused");
+            expect_message("it is a FIFO, not a regular file", "save through a link to a FIFO: reason");
             expect_true(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the link is not replaced");
             unlink(link);
         }
@@ -367,7 +371,8 @@ static void explainer_create_and_rules(prpkit_model* m) {
     EXPECT(prpkit_explainer_rules_json(e, buf, 0, &len), PRPKIT_ERROR_BUFFER_TOO_SMALL, "rules_json(capacity 0)");
     expect_true(len > 0 && len < sizeof buf, "length written with capacity 0");
     EXPECT(prpkit_explainer_rules_json(e, buf, len, &len), PRPKIT_ERROR_BUFFER_TOO_SMALL, "rules_json(capacity = length)");
-    EXPECT(prpkit_explainer_rules_json(e, buf, SIZE_MAX, &len), PRPKIT_OK, "rules_json(capacity SIZE_MAX)");
+    buf[0] = 0;
+    EXPECT(prpkit_explainer_rules_json(e, buf, SIZE_MAX, &len), PRPKIT_OK, "rules_json(capacity SIZE_MAX), once BUFFER_TOO_SMALL");
     expect_true(strlen(buf) == len, "rules JSON NUL-terminated");
     EXPECT(prpkit_explainer_rules_json(e, buf, (size_t)1 << 63, NULL), PRPKIT_OK, "rules_json(capacity 2^63, length NULL)");
     EXPECT(prpkit_explainer_rules_json(e, NULL, 4096, &len), PRPKIT_ERROR_INVALID_ARGUMENT, "rules_json(buffer NULL)");
@@ -456,7 +461,9 @@ static void prp(prpkit_model* m) {
     memset(&q, 0, sizeof q);
     /* N*K*C*H*W above 2^63 in a shape query (capacity 0): used to trap. */
     EXPECT(prpkit_explainer_prp(e, &in, protos, (size_t)1 << 62, NULL, &q, NULL), PRPKIT_ERROR_INVALID_ARGUMENT, "prp(N*K*C*H*W > 2^63)");
+    expect_message("relevance rows N*K of shape [1, 4611686018427387904] has more than 2147483647 elements", "prp(N*K*C*H*W > 2^63): reason");
     EXPECT(prpkit_explainer_prp(e, &in, protos, (size_t)1 << 20, NULL, &q, NULL), PRPKIT_ERROR_INVALID_ARGUMENT, "prp(relevance beyond the limit)");
+    expect_message("relevance of shape [1048576, 3, 32, 32] has more than 2147483647 elements", "prp(relevance beyond the limit): reason");
     EXPECT(prpkit_explainer_prp(e, &in, NULL, 2, NULL, &r, &s), PRPKIT_ERROR_INVALID_ARGUMENT, "prp(prototypes NULL)");
     int64_t bad_ids[] = {-1, 4, INT64_MAX, INT64_MIN};
     for (size_t i = 0; i < 4; i++)
@@ -599,6 +606,7 @@ static void postprocess_and_metrics(prpkit_model* prp_model) {
         po = prpkit_perturbation_default_options();
         po.steps = steps[i];
         EXPECT(prpkit_perturbation_curves(prp_model, &pi, &pr, &cls, 1, NULL, &po, scores, 64, auc, fr), PRPKIT_ERROR_INVALID_ARGUMENT, "perturbation(bad steps, e.g. INT64_MAX)");
+        expect_message("options.steps must be in 1...", "perturbation(bad steps): reason");
     }
     po = prpkit_perturbation_default_options();
     po.steps = 4;

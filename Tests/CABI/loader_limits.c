@@ -138,7 +138,7 @@ static int run_case(const hostile_case* c) {
         double bound_mb = RATIO * size_mb + SLACK_MB;
         int ok = st == c->want && extra_mb <= bound_mb && cpu <= CPU_LIMIT_S &&
                  (c->want == PRPKIT_OK || strstr(prpkit_last_error(), c->fragment) != NULL);
-        printf("loader-limits: %-44s %7.1f MiB  %-29s cpu %5.2f s  extra peak %6.1f MiB (%4.2fx; bound %6.1f)  %s\n",
+        printf("loader-limits: %-48s %6.1f MiB  %-29s cpu %5.2f s  extra peak %6.1f MiB (%4.2fx; bound %6.1f)  %s\n",
                c->name, size_mb, prpkit_status_string(st), cpu, extra_mb, extra_mb / size_mb, bound_mb, ok ? "ok" : "FAILED");
         if (!ok) printf("  message: %.200s\n", prpkit_last_error());
         prpkit_model_free(m);
@@ -154,12 +154,15 @@ static int run_case(const hostile_case* c) {
 
 int main(void) {
     relu_ctx chain = {65536, 1}, wide = {65536, 0}, too_many = {65537, 0};
-    count_ctx bn = {16384}, tiny_many = {1400000}, numbers = {20000000}, reshape = {8000000},
+    count_ctx bn = {16384}, bn_max = {65536}, tiny_limit = {262144}, tiny_many = {1400000}, numbers = {20000000}, reshape = {8000000},
               long_name = {20000000}, deep = {1000000};
     const hostile_case cases[] = {
         {"1.4 M tiny unreferenced tensors (~95 MiB)", graph_text, (void*)relu1, tiny_entries, &tiny_many,
          PRPKIT_ERROR_INVALID_MODEL, "more than 262144 tensors"},
+        {"262144 tiny unreferenced tensors (the limit)", graph_text, (void*)relu1, tiny_entries, &tiny_limit,
+         PRPKIT_ERROR_INVALID_MODEL, "is not referenced by any node"},
         {"16384 batch norms, 65536 one-float tensors", bn_graph, &bn, bn_entries, &bn, PRPKIT_OK, ""},
+        {"65536 batch norms, 262144 tensors (both limits)", bn_graph, &bn_max, bn_entries, &bn_max, PRPKIT_OK, ""},
         {"chain of 65536 relu nodes", relu_graph, &chain, NULL, NULL, PRPKIT_OK, ""},
         {"65536 relu nodes reading one input", relu_graph, &wide, NULL, NULL, PRPKIT_OK, ""},
         {"65537 nodes", relu_graph, &too_many, NULL, NULL, PRPKIT_ERROR_INVALID_MODEL, "more than 65536 nodes"},

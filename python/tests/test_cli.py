@@ -307,6 +307,12 @@ def test_convert_module_path(tmp_path, capsys, monkeypatch):
     rc, _, err = run(["convert", "--module", "tiny_net:missing", "--input-shape", "3,8,8",
                       "--out", tmp_path / "m.prpkit"], capsys)
     assert rc == 2 and "has no attribute" in err and not (tmp_path / "m.prpkit").exists()
+    if os.path.isdir("/proc"):  # a folder nothing can be created in: one line, exit 2
+        rc, _, err = run(["convert", "--module", "tiny_net:build", "--input-shape", "3,8,8",
+                          "--out", "/proc/prpkit-out.prpkit", "--quiet"], capsys)
+        assert rc == 2 and len(err.strip().splitlines()) == 1, err
+        assert err.startswith("prpkit: error: /proc/prpkit-out.prpkit: cannot write the results there ("), err
+        assert ".prpkit-" not in err
 
 
 def test_convert_cabrnet_config_then_explain(tmp_path, capsys):
