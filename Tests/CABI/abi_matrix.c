@@ -332,6 +332,59 @@ static void forward(prpkit_model* m) {
     EXPECT(prpkit_model_forward(m, &nan_in, 1, out, 2, NULL), PRPKIT_OK, "forward(NaN/Inf input) computes");
 }
 
+/* prpkit_explainer_attribute_layers on tiny.prpk's default explainer: conv (1,2,4,4), fc (1,3). */
+static void layer_attribution(prpkit_explainer* e, const prpkit_input* in) {
+    static float conv_rel[32], fc_rel[3];
+    float scores[1], deltas[2];
+    int64_t target = 1, bad_targets[] = {3, -1, INT64_MAX, INT64_MIN};
+    const char* layers[] = {"conv", "fc"};
+    const char* unknown[] = {"no_such_layer"};
+    const char* null_name[] = {NULL};
+    prpkit_output r[2];
+#define RESET_SLOTS() do { memset(r, 0, sizeof r); r[0].data = conv_rel; r[0].capacity = 32; r[1].data = fc_rel; r[1].capacity = 3; } while (0)
+#define LAYERS(explainer, inputs, n_inputs, out_index, targets, rank, names, n_names, side) \
+    prpkit_explainer_attribute_layers((explainer), (inputs), (n_inputs), (out_index), (targets), (rank), (names), (n_names), (side), r, scores, deltas)
+    RESET_SLOTS();
+    EXPECT(LAYERS(e, in, 1, 0, &target, 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_OK, "attribute_layers (valid)");
+    expect_true(r[0].rank == 4 && r[0].shape[1] == 2 && r[1].rank == 2 && r[1].shape[1] == 3, "attribute_layers shapes");
+    EXPECT(LAYERS(NULL, in, 1, 0, &target, 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(NULL explainer)");
+    EXPECT(LAYERS(e, NULL, 1, 0, &target, 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(NULL inputs)");
+    EXPECT(LAYERS(e, in, SIZE_MAX, 0, &target, 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(n_inputs SIZE_MAX)");
+    EXPECT(LAYERS(e, in, 1, 2, &target, 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(output_index 2)");
+    EXPECT(LAYERS(e, in, 1, SIZE_MAX, &target, 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(output_index SIZE_MAX)");
+    EXPECT(LAYERS(e, in, 1, 0, NULL, 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(targets NULL)");
+    EXPECT(LAYERS(e, in, 1, 0, &target, 9, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(target_rank 9)");
+    EXPECT(LAYERS(e, in, 1, 0, &target, SIZE_MAX, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(target_rank SIZE_MAX)");
+    for (size_t i = 0; i < 4; i++)
+        EXPECT(LAYERS(e, in, 1, 0, &bad_targets[i], 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(target out of range)");
+    EXPECT(LAYERS(e, in, 1, 0, &target, 1, NULL, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(layers NULL)");
+    EXPECT(LAYERS(e, in, 1, 0, &target, 1, layers, 0, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(n_layers 0)");
+    EXPECT(LAYERS(e, in, 1, 0, &target, 1, layers, SIZE_MAX, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(n_layers SIZE_MAX)");
+    EXPECT(LAYERS(e, in, 1, 0, &target, 1, null_name, 1, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(layers[0] NULL)");
+    EXPECT(LAYERS(e, in, 1, 0, &target, 1, unknown, 1, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(unknown layer)");
+    expect_message("no_such_layer", "attribute_layers(unknown layer): named");
+    EXPECT(LAYERS(e, in, 1, 0, &target, 1, layers, 2, 2), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(side 2)");
+    EXPECT(LAYERS(e, in, 1, 0, &target, 1, layers, 2, -1), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(side -1)");
+    EXPECT(prpkit_explainer_attribute_layers(e, in, 1, 0, &target, 1, layers, 2, PRPKIT_LAYER_OUTPUT, NULL, scores, deltas),
+           PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(relevance NULL)");
+    memset(r, 0, sizeof r);
+    EXPECT(LAYERS(e, in, 1, 0, &target, 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_BUFFER_TOO_SMALL, "attribute_layers(capacity 0)");
+    expect_true(r[0].rank == 4 && r[1].rank == 2, "attribute_layers: shapes written with capacity 0");
+    RESET_SLOTS();
+    r[0].capacity = 31;
+    EXPECT(LAYERS(e, in, 1, 0, &target, 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_BUFFER_TOO_SMALL, "attribute_layers(capacity 31)");
+    RESET_SLOTS();
+    r[1].data = NULL;
+    EXPECT(LAYERS(e, in, 1, 0, &target, 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(data NULL)");
+    RESET_SLOTS();
+    int64_t huge[4] = {2147483647, 3, 4, 4};
+    prpkit_input big = input(zeros, huge, 4);
+    EXPECT(LAYERS(e, &big, 1, 0, &target, 1, layers, 2, PRPKIT_LAYER_OUTPUT), PRPKIT_ERROR_INVALID_ARGUMENT, "attribute_layers(product of extents > limit)");
+    expect_message("has more than 2147483647 elements", "attribute_layers(product of extents > limit): reason");
+#undef LAYERS
+#undef RESET_SLOTS
+}
+
 static void explainer_create_and_rules(prpkit_model* m) {
     prpkit_explainer* e = (prpkit_explainer*)1;
     EXPECT(prpkit_explainer_create(NULL, NULL, &e), PRPKIT_ERROR_INVALID_ARGUMENT, "explainer_create(NULL model)");
@@ -428,6 +481,7 @@ static void explainer_create_and_rules(prpkit_model* m) {
     int64_t too_many[2] = {(int64_t)1 << 30, 3};
     prpkit_input tm = input(zeros, too_many, 2);
     EXPECT(prpkit_explainer_propagate(e, &in, 1, 0, &tm, &r, 1), PRPKIT_ERROR_INVALID_ARGUMENT, "propagate(start beyond the limit)");
+    layer_attribution(e, &in);
 
     /* PRP needs a similarity-map output. */
     int64_t proto = 0;
@@ -475,17 +529,26 @@ static void prp(prpkit_model* m) {
     o.location = 7;
     EXPECT(prpkit_explainer_prp(e, &in, protos, 2, &o, &r, &s), PRPKIT_ERROR_INVALID_ARGUMENT, "prp(location 7)");
     o.location = PRPKIT_LOCATION_AT;
-    int64_t locs[][2] = {{-1, 0}, {0, -1}, {1000000000, 0}, {INT64_MAX, INT64_MAX}, {INT64_MIN, 0}};
-    for (size_t i = 0; i < 5; i++) {
+    int64_t locs[][2] = {{1000000000, 0}, {-1000000000, 0}, {0, 1000000000}, {INT64_MAX, INT64_MAX}, {INT64_MIN, 0}, {0, INT64_MIN}};
+    for (size_t i = 0; i < 6; i++) {
         o.h = locs[i][0];
         o.w = locs[i][1];
         EXPECT(prpkit_explainer_prp(e, &in, protos, 2, &o, &r, &s), PRPKIT_ERROR_INVALID_ARGUMENT, "prp(location outside the map)");
+        expect_message("outside the", "prp(location outside the map): reason");
     }
+    /* Negative entries inside -Hs..<Hs have CaBRNet's meaning (a row/column not pinned). */
+    int64_t negative[][2] = {{-1, 0}, {0, -1}, {-1, -1}};
+    for (size_t i = 0; i < 3; i++) {
+        o.h = negative[i][0];
+        o.w = negative[i][1];
+        EXPECT(prpkit_explainer_prp(e, &in, protos, 2, &o, &r, &s), PRPKIT_OK, "prp(negative location, CaBRNet's meaning)");
+    }
+    /* Any threshold is CaBRNet's comparison (NaN and -inf select all, +inf none). */
     o.location = PRPKIT_LOCATION_THRESHOLD;
     float thresholds[] = {NAN, INFINITY, -INFINITY};
     for (size_t i = 0; i < 3; i++) {
         o.threshold = thresholds[i];
-        EXPECT(prpkit_explainer_prp(e, &in, protos, 2, &o, &r, &s), PRPKIT_ERROR_INVALID_ARGUMENT, "prp(threshold not finite)");
+        EXPECT(prpkit_explainer_prp(e, &in, protos, 2, &o, &r, &s), PRPKIT_OK, "prp(threshold NaN/inf)");
     }
     EXPECT(prpkit_explainer_prp(e, &in, protos, 2, NULL, NULL, &s), PRPKIT_ERROR_INVALID_ARGUMENT, "prp(relevance NULL)");
     EXPECT(prpkit_explainer_prp(e, &in, protos, 2, NULL, &q, NULL), PRPKIT_ERROR_BUFFER_TOO_SMALL, "prp(capacity 0)");

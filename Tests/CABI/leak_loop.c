@@ -1,7 +1,7 @@
 /*
  * leak_loop.c — the whole life cycle through the C ABI, repeated: load (file and
  * memory), query, forward, explainer (CaBRNet PRP composite), PRP, LRP attribute,
- * propagate, rules JSON, the explainer's model, post-processing, save, failing calls
+ * propagate, LayerLRP, rules JSON, the explainer's model, post-processing, save, failing calls
  * (which allocate messages), free. Run under valgrind (scripts/test_abi.sh), it must
  * show zero definitely lost bytes; a leak per iteration shows as a multiple of ITERATIONS.
  *
@@ -65,6 +65,17 @@ static void once(const char* path, const unsigned char* bytes, size_t size, cons
     prpkit_input st = {sim, s.shape, s.rank};
     CHECK(prpkit_explainer_propagate(e, &in, 1, 0, &st, &lr, 1));
 
+    /* LayerLRP at one layer of the add-on, given a Captum rule (its output, (1, 4, 32, 32) at most). */
+    prpkit_explainer* layered = NULL;
+    CHECK(prpkit_explainer_create(m, "{\"composite\":\"cabrnet_prp\",\"rules\":{\"by_node\":"
+                                     "{\"extractor.add_on.conv2\":{\"rule\":\"epsilon\"}}}}", &layered));
+    const char* layer[] = {"extractor.add_on.conv2"};
+    prpkit_output lo;
+    memset(&lo, 0, sizeof lo);
+    lo.data = rel; lo.capacity = sizeof rel / sizeof rel[0];
+    float deltas[1];
+    CHECK(prpkit_explainer_attribute_layers(layered, &in, 1, 0, target, 3, layer, 1, PRPKIT_LAYER_OUTPUT, &lo, &score, deltas));
+
     char json[16384];
     size_t len = 0;
     CHECK(prpkit_explainer_rules_json(e, json, sizeof json, &len));
@@ -81,6 +92,7 @@ static void once(const char* path, const unsigned char* bytes, size_t size, cons
     CHECK(prpkit_postprocess(&one, NULL, &o, &h));
     CHECK(prpkit_model_save(composite, saved));
 
+    prpkit_explainer_free(layered);
     prpkit_explainer_free(e);
     prpkit_model_free(composite);
     prpkit_model_free(mm);
