@@ -12,7 +12,7 @@ SANITIZERS=("$@")
 # count tests (Conv2dKernelTests.testThreadCountsAndISALevels, GEMMTests.testThreadCounts,
 # LinearKernelTests.testLargeAndThreads) and ConcurrencyTests do not have. AddressSanitizer
 # runs everything: out-of-bounds accesses at block edges are what those sweeps find.
-TSAN_SKIP='Conv2dKernelTests\.(testSmallMaps|testLargerLayers|testPointwise)|GEMMTests\.testBlockBoundaries'
+TSAN_SKIP='Conv2dKernelTests/(testSmallMaps|testLargerLayers|testPointwise)$|GEMMTests/testBlockBoundaries$'
 status=0
 for san in "${SANITIZERS[@]}"; do
     skip=()
