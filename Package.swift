@@ -67,9 +67,11 @@ let package = Package(
             exclude: ["exports.map"],
             linkerSettings: [
                 .linkedLibrary("m"),
-                .unsafeFlags(["-Xlinker", "-soname=libprpkit.so.\(abiVersion)",
-                              // Export only the C ABI (prpkit_*), nothing of Swift.
-                              "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/PRPKitCABI/exports.map"]),
+                // exports.map (only prpkit_* exported) is applied by scripts/build_lib.sh to
+                // the shared library alone: as a target setting it would also reach every
+                // executable linking this target (tests, fuzzers) and hide the sanitizers'
+                // interceptors there.
+                .unsafeFlags(["-Xlinker", "-soname=libprpkit.so.\(abiVersion)"]),
             ]
         ),
         .testTarget(

@@ -9,7 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCRATCH=${1:-.build-release}
-swift build -c release --product prpkit -Xswiftc -static-stdlib --scratch-path "$SCRATCH" >&2
+# Only the C ABI (prpkit_*) is exported, nothing of Swift (Sources/PRPKitCABI/exports.map;
+# checked by scripts/test_abi.sh).
+swift build -c release --product prpkit -Xswiftc -static-stdlib --scratch-path "$SCRATCH" \
+    -Xlinker --version-script="$PWD/Sources/PRPKitCABI/exports.map" >&2
 LIB="$SCRATCH/release/libprpkit.so"
 [ -f "$LIB" ] || { echo "build_lib: $LIB not found" >&2; exit 1; }
 SONAME=$(readelf -d "$LIB" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
