@@ -72,7 +72,13 @@ extension RelevancePropagator {
                 offset += part.shape[ax]
                 return out
             }
-        case .l2Distance, .logSimilarity, .expSimilarity, .spatialMin, .spatialMax:
+        case .l2Distance:
+            return [Kernels.l2DistanceInputGradient(g, features: x[0], prototypes: parameter("prototypes")!)]
+        case .logSimilarity(let eps):
+            return [Kernels.logSimilarityInputGradient(g, distances: x[0], epsilon: eps)]
+        case .expSimilarity(let eps, let logp):
+            return [Kernels.expSimilarityInputGradient(g, distances: x[0], epsilon: eps, logProbabilities: logp)]
+        case .spatialMin, .spatialMax:
             throw PRPKitError.unsupported(
                 "node '\(node.name)' (\(node.op.kind)): no ordinary backward yet; give it a prototype-layer rule")
         }
