@@ -22,6 +22,7 @@ independent), and paired differences against references (same pairs), with their
 clustered SE, z = Δ / SE and the share of pairs where the method is better.
 
     python3 bench/faithfulness.py                      # bundled model, all 360 held-out digits
+    python3 bench/faithfulness.py --ablation           # + the corrected composite with each choice reverted
     python3 bench/faithfulness.py --model M.prpkit IMAGES... [--masks DIR] --json out.json
 
 `--split tune|confirm` keeps the even / odd images of the set (a tuning half to choose
@@ -149,7 +150,7 @@ def gradient_config(corrected) -> dict:
     return cfg
 
 
-def methods(model, mean, std) -> list[tuple[str, Any, bool]]:
+def methods(model, mean, std, ablation: bool = False) -> list[tuple[str, Any, bool]]:
     """(name, composite, times input) for each heatmap method; None composite = random."""
     from prpkit._composite import CompositeModel
     from prpkit.cli import zbeta_bounds
@@ -157,8 +158,32 @@ def methods(model, mean, std) -> list[tuple[str, Any, bool]]:
     lower, upper = zbeta_bounds(mean, std)
     cab = get_cabrnet_lrp_composite_model(model, zbeta_lower_bound=lower, zbeta_upper_bound=upper)
     cor = get_corrected_lrp_composite_model(model, input_mean=mean, input_std=std)
-    return [(CABRNET, cab, False), (CORRECTED, cor, False),
-            (GRADIENT, CompositeModel(model, gradient_config(cor)), True), (RANDOM, None, False)]
+    out = [(CABRNET, cab, False), (CORRECTED, cor, False),
+           (GRADIENT, CompositeModel(model, gradient_config(cor)), True), (RANDOM, None, False)]
+    if ablation:
+        out += [(name, CompositeModel(model, cfg), False) for name, cfg in ablation_configs(cab, cor)]
+    return out
+
+
+# CaBRNet's rule → the part of the composite it belongs to (for the ablation's names)
+_PARTS = {"zbeta": "first conv", "prp_alpha1_beta0": "other convs", "prototype_similarity": "similarity rule",
+          "stacked_sum": "residual sums"}
+
+
+def ablation_configs(cab, cor) -> list[tuple[str, dict]]:
+    """The corrected composite with one part's rules set back to the CaBRNet composite's
+    (the nodes where the two composites' rules differ, grouped by CaBRNet's rule)."""
+    cab_rules, cor_rules = cab.rules, cor.rules
+    parts: dict[str, dict] = {}
+    for node, rule in cab_rules.items():
+        if rule and node in cor_rules and cor_rules[node] != rule:
+            parts.setdefault(_PARTS.get(rule["rule"], rule["rule"]), {})[node] = rule
+    out = []
+    for part, rules in parts.items():
+        cfg = cor.config
+        cfg["rules"] = {"by_node": rules}
+        out.append((f"corrected, {part} as CaBRNet's", cfg))
+    return out
 
 
 def select_pairs(scorer, x: np.ndarray, top_k: int, batch: int = 64) -> list[tuple[int, int, int, int]]:
@@ -275,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--split", choices=("all", "tune", "confirm"), default="all",
                     help="all images, the even ones (tune) or the odd ones (confirm)")
     ap.add_argument("--limit", type=int, help="only the first N images (after --split)")
+    ap.add_argument("--ablation", action="store_true",
+                    help="also the corrected composite with each part's rules set back to CaBRNet's")
     ap.add_argument("--methods", help="comma-separated subset of the method names to run")
     ap.add_argument("--forward-batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=0)
@@ -307,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pairs = select_pairs(scorer, x, args.top_k)
     hs, ws = scorer.outputs[0][1][2:]
     edge = np.array([hh in (0, hs - 1) or ww in (0, ws - 1) for _, _, hh, ww in pairs])
-    chosen = methods(model, mean, std)
+    chosen = methods(model, mean, std, args.ablation)
     if args.methods:
         keep = {m.strip() for m in args.methods.split(",")}
         chosen = [m for m in chosen if m[0] in keep]

@@ -72,19 +72,26 @@ def get_cabrnet_lrp_composite_model(model: Any, set_bias_to_zero: bool = True, s
 
 def get_corrected_lrp_composite_model(model: Any, input_mean=(0.485, 0.456, 0.406), input_std=(0.229, 0.224, 0.225),
                                       set_bias_to_zero: bool = True, stability_factor: float = 1e-6,
-                                      use_zbeta: bool = True, similarity_head: bool = True,
+                                      use_zbeta: bool = False, similarity_head: bool = True,
                                       example_input: Any = None) -> CompositeModel:
-    """prpkit's corrected PRP composite (docs/corrected-composite.md). Where CaBRNet's
-    composite (`get_cabrnet_lrp_composite_model`, kept bit-compatible) is wrong or weak:
+    """prpkit's corrected PRP composite (docs/corrected-composite.md), its rules chosen by
+    bench/faithfulness.py (docs/faithfulness.md). Where CaBRNet's composite
+    (`get_cabrnet_lrp_composite_model`, kept bit-compatible) is wrong or weak:
 
     - BatchNorm is merged exactly into the preceding conv and removed (CaBRNet resets it,
       so its composite still divides by √(1 + ε) at every BatchNorm);
-    - z^B's bounds are per channel, [(0 − mean_c)/std_c, (1 − mean_c)/std_c] of the
-      input normalisation (CaBRNet uses one scalar pair, the extremes over channels);
+    - every conv, the first included, uses LRP-ε (ε = ``stability_factor``, the bias in
+      the denominator) instead of z^B first and α1β0 after: on the bundled digits model
+      this lowers deletion AUC and the relevance in the image border;
+    - with ``use_zbeta=True`` the first conv keeps z^B, with per-channel bounds
+      [(0 − mean_c)/std_c, (1 − mean_c)/std_c] of ``input_mean``/``input_std`` (CaBRNet
+      uses one scalar pair, the extremes over channels) and ``set_bias_to_zero``;
     - residual sums are stabilised with ε·sign0(o) (CaBRNet's operator precedence gives
       ε only where o = 0);
     - the head keeps the model's own distance and similarity (e.g. ProtoTree's exp
-      similarity; CaBRNet always uses cdist + ProtoPNet's log similarity).
+      similarity; CaBRNet always uses cdist + ProtoPNet's log similarity), and shares a
+      similarity's relevance among feature channels by contribution f_c·(f_c − p_c)
+      (gradient × input of the distance) instead of CaBRNet's 1/((f_c − p_c)² + ε).
     """
     return corrected_composite(model, input_mean=input_mean, input_std=input_std,
                                set_bias_to_zero=set_bias_to_zero, stability_factor=stability_factor,

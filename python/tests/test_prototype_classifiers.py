@@ -178,7 +178,8 @@ def test_corrected_composite_uses_prototrees_own_similarity(trunk, similarity, l
     # ...and it is not ProtoPNet's log similarity, which CaBRNet's composite uses:
     assert np.abs(cabrnet_map - own).max() > 0.1 * np.abs(own).max()
     rules = corrected.rules
-    assert rules["classifier.distances"] == {"rule": "prototype_similarity", "stability_factor": 1e-12}
+    assert rules["classifier.distances"] == {"rule": "prototype_similarity", "stability_factor": 1e-6,
+                                             "weighting": "contribution"}
     assert [r for n, r in rules.items() if n.endswith("lrp_similarity")] == [{"rule": "pass_through"}]
     sim = got[0]
     p, h, w = np.unravel_index(int(np.argmax(sim)), sim.shape)

@@ -8,19 +8,23 @@ public struct PRPCompositeOptions: Equatable, Sendable {
     /// Replace a prototype head by the similarity map (DecisionLRPWrapper), as
     /// get_cabrnet_lrp_composite_model does; false for get_extractor_lrp_composite_model.
     public var similarityHead = true
-    /// prpkit's corrected composite (docs/corrected-composite.md): exact BatchNorm merge
-    /// (the BatchNorm disappears), per-channel z^B bounds from `inputMean`/`inputStd`,
-    /// ε·sign0 on residual sums, and the model's own similarity in the head.
+    /// prpkit's corrected composite (docs/corrected-composite.md, chosen by
+    /// bench/faithfulness.py): exact BatchNorm merge (the BatchNorm disappears), LRP-ε
+    /// (ε = `stabilityFactor`, bias kept) on every conv — z^B with per-channel bounds from
+    /// `inputMean`/`inputStd` on the first if `useZBeta` —, ε·sign0 on residual sums, the
+    /// model's own similarity in the head and the similarity rule by contribution.
     public var corrected = false
     /// The input normalisation (per channel) the corrected z^B bounds derive from.
     public var inputMean: [Float] = [0.485, 0.456, 0.406]
     public var inputStd: [Float] = [0.229, 0.224, 0.225]
     public init() {}
 
-    /// The corrected composite's defaults (ImageNet normalisation).
+    /// The corrected composite's defaults (LRP-ε on the first conv too; ImageNet
+    /// normalisation for z^B if it is asked for).
     public static var corrected: PRPCompositeOptions {
         var o = PRPCompositeOptions()
         o.corrected = true
+        o.useZBeta = false
         return o
     }
 }
@@ -96,6 +100,10 @@ public enum Composites {
                     byNode[node.name] = .zBeta(channelLowerBounds: zip(options.inputMean, options.inputStd).map { (0 - $0) / $1 },
                                                channelUpperBounds: zip(options.inputMean, options.inputStd).map { (1 - $0) / $1 },
                                                stabilityFactor: options.stabilityFactor, setBiasToZero: options.setBiasToZero)
+                } else if options.corrected {
+                    // z^B and α1β0 cost deletion AUC and put relevance in the image border
+                    // (docs/faithfulness.md); LRP-ε keeps each input's signed contribution.
+                    byNode[node.name] = .epsilon(options.stabilityFactor)
                 } else if firstConv && options.useZBeta {
                     byNode[node.name] = .zBeta(lowerBound: options.zBetaLowerBound, upperBound: options.zBetaUpperBound,
                                                stabilityFactor: options.stabilityFactor, setBiasToZero: options.setBiasToZero)
@@ -129,7 +137,9 @@ public enum Composites {
             let similarity = uniqueName("\(BatchNormMerge.parent(d.name)).lrp_similarity", taken: Set(graph.nodes.map(\.name)))
             nodes.append(head)
             nodes.append(Node(name: similarity, op: similarityOp, inputs: [head.name]))
-            byNode[head.name] = .prototypeSimilarity(stabilityFactor: 1e-12)
+            byNode[head.name] = options.corrected
+                ? .prototypeSimilarityByContribution(stabilityFactor: options.stabilityFactor)
+                : .prototypeSimilarity(stabilityFactor: 1e-12)
             byNode[similarity] = .passThrough()
             outputs = [similarity]
         }

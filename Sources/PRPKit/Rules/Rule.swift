@@ -38,6 +38,9 @@ public struct Rule: Equatable, Hashable, Sendable, CustomStringConvertible {
     public var channelUpperBounds: [Float] = []
     /// StackedSum: stabilise with ε·sign0(o) instead of CaBRNet's ε·[o = 0].
     public var epsilonOnSign = false
+    /// Prototype similarity: share the relevance among feature channels by their
+    /// gradient × input contribution f_c·∂d/∂f_c instead of CaBRNet's 1/((f_c − p_c)² + ε).
+    public var byContribution = false
 
     init(kind: Kind, epsilon: Float = 1e-9, gamma: Float = 0, setBiasToZero: Bool = false,
          lowerBound: Float = 0, upperBound: Float = 0) {
@@ -85,7 +88,9 @@ public struct Rule: Equatable, Hashable, Sendable, CustomStringConvertible {
             return "ZBeta(lower_bound=\(lower), upper_bound=\(upper), stability_factor=\(epsilon), set_bias_to_zero=\(setBiasToZero))"
         case .prpAlpha1Beta0: return "Alpha1Beta0(stability_factor=\(epsilon), set_bias_to_zero=\(setBiasToZero))"
         case .stackedSum: return "StackedSum(stability_factor=\(epsilon)\(epsilonOnSign ? ", epsilon_on_sign=true" : ""))"
-        case .prototypeSimilarity: return "SimilarityLRPWrapper(lrp_stability_factor=\(epsilon))"
+        case .prototypeSimilarity:
+            return byContribution ? "PrototypeSimilarityByContribution(stability_factor=\(epsilon))"
+                                  : "SimilarityLRPWrapper(lrp_stability_factor=\(epsilon))"
         }
     }
 }

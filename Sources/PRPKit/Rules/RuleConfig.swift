@@ -103,8 +103,15 @@ extension Rule {
             self = .stackedSum(stabilityFactor: try r.float("stability_factor") ?? 1e-6,
                                epsilonOnSign: try r.bool("epsilon_on_sign") ?? false)
         case .prototypeSimilarity:
-            try r.allow(["rule", "stability_factor"])
-            self = .prototypeSimilarity(stabilityFactor: try r.float("stability_factor") ?? 1e-12)
+            try r.allow(["rule", "stability_factor", "weighting"])
+            switch r["weighting"] {
+            case nil, .string("cabrnet")?:
+                self = .prototypeSimilarity(stabilityFactor: try r.float("stability_factor") ?? 1e-12)
+            case .string("contribution")?:
+                self = .prototypeSimilarityByContribution(stabilityFactor: try r.float("stability_factor") ?? 1e-6)
+            default:
+                throw PRPKitError.invalidArgument("\(context): \"weighting\" must be \"cabrnet\" or \"contribution\"")
+            }
         }
     }
 
@@ -126,7 +133,9 @@ extension Rule {
         case .stackedSum:
             members.append(("stability_factor", num(epsilon)))
             if epsilonOnSign { members.append(("epsilon_on_sign", .bool(true))) }
-        case .prototypeSimilarity: members.append(("stability_factor", num(epsilon)))
+        case .prototypeSimilarity:
+            members.append(("stability_factor", num(epsilon)))
+            if byContribution { members.append(("weighting", .string("contribution"))) }
         }
         return .object(members)
     }
