@@ -14,6 +14,8 @@ final class HeaderCallTests: XCTestCase {
 
     struct Case {
         let model: OpaquePointer
+        /// The model file, for building the core's explainer to compare with.
+        let modelPath: String
         let configJSON: String
         let spec: JSONValue
         let input: Tensor
@@ -35,7 +37,7 @@ final class HeaderCallTests: XCTestCase {
         let io = try SafeTensors.read(path: base + ".io.safetensors").tensors
         var expected: [Tensor] = []
         while let t = io["expected_\(expected.count)"] { expected.append(t) }
-        return Case(model: model, configJSON: JSONWriter.write(config), spec: spec, input: io["input_0"]!,
+        return Case(model: model, modelPath: Self.fixtures + "/" + modelPath, configJSON: JSONWriter.write(config), spec: spec, input: io["input_0"]!,
                     expected: expected)
     }
 
@@ -114,7 +116,7 @@ final class HeaderCallTests: XCTestCase {
             XCTAssertEqual(status, Int32(PRPKIT_OK), "\(name): \(lastError())")
             XCTAssertEqual(shape(rel), c.expected[0].shape, name)
             XCTAssertEqual(shape(sim), c.expected[1].shape, name)
-            let core = try Explainer(model: try ModelFile.load(path: Self.fixtures + "/" + { if case .string(let m)? = c.spec["model"] { return m }; return "" }()),
+            let core = try Explainer(model: try ModelFile.load(path: c.modelPath),
                                      config: try ExplainerConfig(json: c.configJSON))
                 .prpExplainer.explain(c.input, prototypes: [Int(proto)], location: location)
             XCTAssertEqual(relevance, core.relevance.buffer.map { $0 }, "\(name): the ABI's relevance is not the core's")
