@@ -1,4 +1,4 @@
-"""``python -m prpkit``: the prpkit command line (see prpkit.cli)."""
+"""``python -m prpkit``: the prpkit command line (see the prpkit.cli package)."""
 
 import sys
 

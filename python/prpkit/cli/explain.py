@@ -1,0 +1,136 @@
+"""`prpkit explain`: PRP heatmaps of prototypes on images, staged in a temporary folder and
+moved into --out when every explanation succeeded."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from .errors import PILLOW_HINT, CLIError, unwritable
+from .inputs import collect_items, load_batch
+from .model import prototype_classes
+from .options import parse_location
+from .overlay import have_pillow, overlay_png
+from .progress import progress
+from .run import _Size, check_selection, classify, group_by_prototypes, load_run
+
+
+def cmd_explain(args) -> int:
+    import prpkit
+    check_selection(args)
+    location, loc_mode = parse_location(args.location)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise CLIError(f"{args.out}: exists and is not a directory")
+
+    path, model, meta, in_shape, mean, std, comp, ids, n_protos, sh, sw = load_run(args, "explain", location, loc_mode)
+    proto_class = prototype_classes(model, path, meta)
+    if args.predicted_class and proto_class is None:
+        raise CLIError("--predicted-class: the prototype → class map is unknown (no metadata, no last layer)")
+    class_names = meta.get("class_names")
+
+    items = collect_items(args.images, in_shape)
+    mean_a = np.asarray(mean, np.float32)[:, None, None]
+    std_a = np.asarray(std, np.float32)[:, None, None]
+    scale = args.scale if args.scale else max(1, 256 // max(in_shape[1:]))
+    sigma = args.gaussian_sigma if args.gaussian_sigma is not None else round(5.0 * max(in_shape[1:]) / 224.0, 3)
+
+    parent = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(parent):
+        raise CLIError(f"{args.out}: parent folder {parent} does not exist")
+    overlays = have_pillow()
+    if not overlays and not args.quiet:
+        print(f"prpkit: note: no heatmap overlays (.png) without Pillow ({PILLOW_HINT}); writing the "
+              f"relevance (.npy) and records.jsonl", file=sys.stderr)
+    try:
+        stage = tempfile.mkdtemp(prefix=".prpkit-explain-", dir=parent)
+    except OSError as e:
+        raise unwritable(args.out, e) from None
+    n_records = 0
+    try:
+        records = open(os.path.join(stage, "records.jsonl"), "w", encoding="utf-8")
+        t_start = time.perf_counter()
+        show_progress = not args.quiet and sys.stderr.isatty()
+        progress(0, len(items), show_progress, t_start)
+        for b0 in range(0, len(items), args.batch_size):
+            batch = items[b0:b0 + args.batch_size]
+            t0 = time.perf_counter()
+            x, show, resized = load_batch(batch, in_shape, mean_a, std_a)
+            t_load = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            predicted, max_sim = classify(model, comp, x, n_protos)
+            t_forward = time.perf_counter() - t0
+            # prototypes per image, grouped so that images with the same set share a call
+            groups = group_by_prototypes(args, ids, max_sim, proto_class, predicted, n_protos)
+            for ps, rows in groups.items():
+                if not ps:
+                    continue
+                t0 = time.perf_counter()
+                rel, sim = prpkit.prp_relevance(comp, np.ascontiguousarray(x[rows]), list(ps), location,
+                                                similarity_threshold=args.threshold)
+                t_prp = time.perf_counter() - t0
+                per_prp = 1000 * t_prp / (len(rows) * len(ps))
+                for r, i in enumerate(rows):
+                    it = batch[i]
+                    for k, p in enumerate(ps):
+                        t0 = time.perf_counter()
+                        s = sim[r, p]
+                        if loc_mode == "max":
+                            h, w = (int(v) for v in np.unravel_index(int(np.argmax(s)), s.shape))
+                            locs, score = [[h, w]], float(s[h, w])
+                        elif loc_mode == "at":
+                            h, w = location
+                            locs, score = [[h, w]], float(s[h, w])
+                        else:
+                            sel = np.argwhere(s >= args.threshold)
+                            locs = [[int(a), int(bb)] for a, bb in sel]
+                            score = float(np.sum(s[s >= args.threshold], dtype=np.float64))
+                        relevance = np.ascontiguousarray(rel[r, k])
+                        rel_sum = float(np.sum(relevance, dtype=np.float64))
+                        heat = prpkit.post_process(relevance, img=_Size(in_shape[2] * scale, in_shape[1] * scale),
+                                                   polarity="absolute", gaussian_ksize=sigma, normalize=True)
+                        base = f"{it.name}_p{p:03d}"
+                        if overlays:
+                            overlay_png(os.path.join(stage, base + ".png"), show[i], heat, args.colormap, args.alpha)
+                        np.save(os.path.join(stage, base + ".npy"), relevance)
+                        t_write = time.perf_counter() - t0
+                        rec = {
+                            "image": it.path, "index": it.index, "resized": bool(resized[i]),
+                            "prototype": int(p),
+                            "prototype_class": None if proto_class is None else int(proto_class[p]),
+                            "predicted_class": int(predicted[i]),
+                            "predicted_label": (class_names[int(predicted[i])]
+                                                if class_names and 0 <= predicted[i] < len(class_names) else None),
+                            "location_mode": loc_mode, "locations": locs,
+                            "similarity": score, "max_similarity": float(max_sim[i, p]),
+                            "relevance_sum": rel_sum, "conservation_delta": score - rel_sum,
+                            "heatmap": base + ".png" if overlays else None, "relevance": base + ".npy",
+                            "relevance_shape": list(relevance.shape),
+                            "timings_ms": {"load": round(1000 * t_load / len(batch), 3),
+                                           "forward": round(1000 * t_forward / len(batch), 3),
+                                           "prp": round(per_prp, 3), "write": round(1000 * t_write, 3)},
+                        }
+                        records.write(json.dumps(rec) + "\n")
+                        n_records += 1
+            progress(min(b0 + args.batch_size, len(items)), len(items), show_progress, t_start)
+        records.close()
+        # everything succeeded: move the files into place
+        os.makedirs(args.out, exist_ok=True)
+        for f in sorted(os.listdir(stage)):
+            os.replace(os.path.join(stage, f), os.path.join(args.out, f))
+    except BaseException as e:
+        shutil.rmtree(stage, ignore_errors=True)
+        # Inputs are read (and their errors reported) by load_batch; an OSError here is a write.
+        if isinstance(e, OSError):
+            raise unwritable(args.out, e) from None
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+    if not args.quiet:
+        print(f"explained {len(items)} image(s): {n_records} heatmap(s) in {args.out} "
+              f"(records.jsonl, {'<image>_p<id>.png overlays, ' if overlays else ''}<image>_p<id>.npy relevance)")
+    return 0
