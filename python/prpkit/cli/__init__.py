@@ -9,7 +9,8 @@
     prpkit explain [--model M] IMAGES... --out DIR
                    [--prototypes 0,3,7 | --top-k K | --predicted-class]
                    [--location max | H,W | all] [--threshold T]
-                   [--mean R,G,B --std R,G,B] [--batch-size B] [--colormap jet|viridis]
+                   [--mean R,G,B --std R,G,B] [--batch-size B] [--colormap jet|viridis|bwr|coldnhot]
+                   [--alpha A] [--colorbar]
 
 Without ``--model`` the bundled default is used: a CaBRNet ProtoPNet trained on
 scikit-learn's digits (``prpkit/data/digits_protopnet.prpkit``, its sample images in
@@ -29,7 +30,7 @@ with status 2 (bad arguments or inputs) or 1 (failure while computing).
 One module per concept: ``entry`` (main, error mapping), ``parser`` (the argparse tree),
 ``info`` / ``explain`` / ``evaluate`` / ``convert`` (the commands), ``run`` (what explain
 and evaluate share), ``model`` (model file, metadata, composite), ``shapes``, ``inputs``
-(arguments → validated images, batches), ``masks``, ``overlay`` (colour maps, PNG),
+(arguments → validated images, batches), ``masks``, ``overlay`` (the map shown, its PNG via prpkit.viz),
 ``options``, ``progress``, ``errors``.
 """
 

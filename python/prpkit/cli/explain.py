@@ -16,7 +16,7 @@ from .errors import PILLOW_HINT, CLIError, unwritable
 from .inputs import collect_items, load_batch
 from .model import prototype_classes
 from .options import parse_location
-from .overlay import have_pillow, overlay_png
+from .overlay import explain_heat, have_pillow, overlay_png
 from .progress import progress
 from .run import _Size, check_selection, classify, group_by_prototypes, load_run
 
@@ -24,6 +24,8 @@ from .run import _Size, check_selection, classify, group_by_prototypes, load_run
 def cmd_explain(args) -> int:
     import prpkit
     check_selection(args)
+    if not 0.0 <= args.alpha <= 1.0:
+        raise CLIError(f"--alpha: expected an opacity in [0, 1], got {args.alpha}")
     location, loc_mode = parse_location(args.location)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise CLIError(f"{args.out}: exists and is not a directory")
@@ -92,11 +94,11 @@ def cmd_explain(args) -> int:
                             score = float(np.sum(s[s >= args.threshold], dtype=np.float64))
                         relevance = np.ascontiguousarray(rel[r, k])
                         rel_sum = float(np.sum(relevance, dtype=np.float64))
-                        heat = prpkit.post_process(relevance, img=_Size(in_shape[2] * scale, in_shape[1] * scale),
-                                                   polarity="absolute", gaussian_ksize=sigma, normalize=True)
+                        heat = explain_heat(relevance, _Size(in_shape[2] * scale, in_shape[1] * scale), sigma, args.colormap)
                         base = f"{it.name}_p{p:03d}"
                         if overlays:
-                            overlay_png(os.path.join(stage, base + ".png"), show[i], heat, args.colormap, args.alpha)
+                            overlay_png(os.path.join(stage, base + ".png"), show[i], heat, args.colormap, args.alpha,
+                                        args.colorbar)
                         np.save(os.path.join(stage, base + ".npy"), relevance)
                         t_write = time.perf_counter() - t0
                         rec = {

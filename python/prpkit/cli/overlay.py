@@ -1,28 +1,8 @@
-"""Heatmap overlays: colour maps and the PNG that blends a heatmap over its image."""
+"""Heatmap overlays: the map explain shows and its PNG, drawn by prpkit.viz."""
 
 from __future__ import annotations
 
 import numpy as np
-
-
-_VIRIDIS = np.array([  # matplotlib's viridis at 0, 1/8, ..., 1 (piecewise-linear in between)
-    [0.267004, 0.004874, 0.329415], [0.282623, 0.140926, 0.457517], [0.253935, 0.265254, 0.529983],
-    [0.206756, 0.371758, 0.553117], [0.163625, 0.471133, 0.558148], [0.127568, 0.566949, 0.550556],
-    [0.134692, 0.658636, 0.517649], [0.266941, 0.748751, 0.440573], [0.993248, 0.906157, 0.143936]])
-
-
-def colormap(v: np.ndarray, name: str) -> np.ndarray:
-    """Values in [0, 1] (H, W) → RGB in [0, 1] (H, W, 3)."""
-    v = np.clip(np.nan_to_num(v.astype(np.float64)), 0.0, 1.0)
-    if name == "jet":  # the classic jet (as OpenCV's COLORMAP_JET / CaBRNet's heatmaps)
-        return np.stack([np.clip(1.5 - np.abs(4 * v - 3), 0, 1), np.clip(1.5 - np.abs(4 * v - 2), 0, 1),
-                         np.clip(1.5 - np.abs(4 * v - 1), 0, 1)], axis=-1)
-    if name == "viridis":
-        t = v * (len(_VIRIDIS) - 1)
-        i = np.minimum(t.astype(np.int64), len(_VIRIDIS) - 2)
-        f = (t - i)[..., None]
-        return _VIRIDIS[i] * (1 - f) + _VIRIDIS[i + 1] * f
-    raise ValueError(name)
 
 
 def have_pillow() -> bool:
@@ -33,12 +13,25 @@ def have_pillow() -> bool:
     return True
 
 
-def overlay_png(path: str, image: np.ndarray, heat: np.ndarray, cmap: str, alpha: float) -> None:
-    """Writes image (h, w, 3) in [0, 1], upscaled (nearest) to heat's size, blended with the
-    coloured heatmap (H, W) in [0, 1]: (1 − alpha)·image + alpha·colour."""
-    from PIL import Image
-    H, W = heat.shape
-    img = np.asarray(Image.fromarray(np.rint(image * 255).astype(np.uint8)).resize((W, H), Image.NEAREST),
-                     dtype=np.float64) / 255.0
-    out = (1 - alpha) * img + alpha * colormap(heat, cmap)
-    Image.fromarray(np.rint(np.clip(out, 0, 1) * 255).astype(np.uint8)).save(path, optimize=False)
+def explain_heat(relevance: np.ndarray, size, sigma: float, cmap: str) -> np.ndarray:
+    """The map an overlay shows: CaBRNet's post-processing (|relevance|, blur, bicubic
+    resize, min-max) in [0, 1]; for a diverging colour map the signed map scaled by its
+    largest magnitude into [-1, 1] (0 stays 0)."""
+    import prpkit
+    from .. import viz
+    if cmap not in viz.DIVERGING:
+        return prpkit.post_process(relevance, img=size, polarity="absolute", gaussian_ksize=sigma, normalize=True)
+    heat = prpkit.post_process(relevance, img=size, polarity=None, gaussian_ksize=sigma, normalize=False)
+    peak = float(np.abs(heat).max())
+    return heat / peak if peak > 0 else np.zeros_like(heat)
+
+
+def overlay_png(path: str, image: np.ndarray, heat: np.ndarray, cmap: str, alpha: float, colorbar: bool) -> None:
+    """Writes image (h, w, 3) in [0, 1], upscaled bicubically to heat's size, under the
+    coloured heatmap (H, W) at opacity alpha·|heat| (prpkit.viz.overlay); heat in [0, 1],
+    or in [-1, 1] for a diverging colour map."""
+    from .. import viz
+    rgb = viz.overlay(image, heat, cmap, alpha)
+    if colorbar:
+        rgb = viz.with_colorbar(rgb, cmap, -1.0 if cmap in viz.DIVERGING else 0.0, 1.0, label="relevance")
+    viz.save_png(path, rgb)

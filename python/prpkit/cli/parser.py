@@ -54,8 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
                                   "metadata, else ImageNet's)")
     p.add_argument("--std", help="per-channel normalisation std (default: the model's metadata, else ImageNet's)")
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--colormap", choices=("jet", "viridis"), default="jet")
-    p.add_argument("--alpha", type=float, default=0.5, help="heatmap opacity in the overlay (default 0.5)")
+    p.add_argument("--colormap", choices=("jet", "viridis", "bwr", "coldnhot"), default="jet",
+                   help="jet (OpenCV's, as CaBRNet), viridis; bwr and coldnhot (zennit's) show the signed "
+                        "relevance, 0 in the middle (default jet)")
+    p.add_argument("--alpha", type=float, default=0.7,
+                   help="overlay opacity at the highest relevance; a pixel's opacity is alpha times its "
+                        "normalised relevance, so irrelevant pixels show the image unchanged (default 0.7)")
+    p.add_argument("--colorbar", action="store_true", help="add a colour bar to the right of each overlay")
     p.add_argument("--scale", type=int, default=0, help="overlay upscaling factor (default: to ~256 px)")
     p.add_argument("--gaussian-sigma", type=float, default=None,
                    help="blur of the heatmap (CaBRNet's gaussian_ksize; default 5 scaled to the input: 5·H/224)")
