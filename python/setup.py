@@ -113,13 +113,15 @@ setup(
     ext_modules=[
         Extension(
             "prpkit._core",
-            sources=["src/_core.c"],
-            depends=["src/_explainer.c", "src/_metrics.c"],
+            sources=["src/_core.c", "src/_explainer.c", "src/_metrics.c"],
+            depends=["src/_core.h"],
             libraries=["prpkit"],
             # The stable ABI of CPython 3.11: one binary for every CPython >= 3.11.
             define_macros=[("Py_LIMITED_API", "0x030B0000")],
             py_limited_api=True,
-            extra_compile_args=["-O2", "-Wall", "-Werror=implicit-function-declaration"],
+            # Hidden by default: the units share helpers through src/_core.h without exporting
+            # them; PyInit__core (PyMODINIT_FUNC) stays the one exported symbol.
+            extra_compile_args=["-O2", "-Wall", "-Werror=implicit-function-declaration", "-fvisibility=hidden"],
             extra_link_args=["-Wl,-rpath,$ORIGIN"],
         )
     ],

@@ -24,21 +24,11 @@
  * Built against the stable ABI of CPython 3.11 (Py_LIMITED_API, set by setup.py): one
  * binary serves every later CPython, so only functions of the limited API are used (no
  * field access on type objects, no list/tuple/bytes accessor macros).
+ *
+ * This unit holds the module, the exceptions, the Model type and the float32 buffer
+ * helpers; _explainer.c and _metrics.c are the other units (shared names in _core.h).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <string.h>
-
-#include "prpkit.h"
-
-/* Item i (borrowed) and length of a PySequence_Fast result, which is a list or a tuple. */
-static PyObject* fast_item(PyObject* seq, Py_ssize_t i) {
-    return PyList_Check(seq) ? PyList_GetItem(seq, i) : PyTuple_GetItem(seq, i);
-}
-
-static Py_ssize_t fast_size(PyObject* seq) {
-    return PyList_Check(seq) ? PyList_Size(seq) : PyTuple_Size(seq);
-}
+#include "_core.h"
 
 /* The name of obj's type, for messages, written into buf. */
 static const char* type_name(PyObject* obj, char* buf, size_t size) {
@@ -51,7 +41,7 @@ static const char* type_name(PyObject* obj, char* buf, size_t size) {
 }
 
 /* Frees an instance of one of this module's heap types and drops its type reference. */
-static void free_instance(PyObject* self) {
+void free_instance(PyObject* self) {
     PyTypeObject* type = Py_TYPE(self);
     freefunc free_fn = (freefunc)PyType_GetSlot(type, Py_tp_free);
     free_fn(self);
@@ -81,7 +71,7 @@ static PyObject* exception_for_status(int status) {
 
 /* Raises the exception for `status` with prpkit_last_error() (read on this thread, right
  * after the failing call) prefixed by `context`. Always returns NULL. */
-static PyObject* raise_status(int status, const char* context) {
+PyObject* raise_status(int status, const char* context) {
     const char* msg = prpkit_last_error();
     if (msg == NULL || msg[0] == '\0') msg = prpkit_status_string(status);
     PyObject* type = exception_for_status(status);
@@ -118,12 +108,7 @@ static PyObject* fs_path(PyObject* arg) {
 
 /* ---- Model type ------------------------------------------------------------------- */
 
-typedef struct {
-    PyObject_HEAD
-    prpkit_model* model; /* owned; NULL only while being constructed */
-} ModelObject;
-
-static PyTypeObject* ModelType; /* created by PyInit__core */
+PyTypeObject* ModelType; /* created by PyInit__core */
 
 static void Model_dealloc(ModelObject* self) {
     prpkit_model_free(self->model); /* NULL-safe */
@@ -131,7 +116,7 @@ static void Model_dealloc(ModelObject* self) {
     free_instance((PyObject*)self);
 }
 
-static PyObject* wrap_model(prpkit_model* m) {
+PyObject* wrap_model(prpkit_model* m) {
     ModelObject* obj = PyObject_New(ModelObject, ModelType);
     if (obj == NULL) {
         prpkit_model_free(m);
@@ -147,7 +132,7 @@ static PyObject* Model_new(PyTypeObject* type, PyObject* args, PyObject* kw) {
     return NULL;
 }
 
-static int check_model(ModelObject* self) {
+int check_model(ModelObject* self) {
     if (self->model == NULL) {
         PyErr_SetString(PyExc_ValueError, "prpkit model is not loaded");
         return -1;
@@ -155,7 +140,7 @@ static int check_model(ModelObject* self) {
     return 0;
 }
 
-static PyObject* shape_tuple(const int64_t* shape, size_t rank) {
+PyObject* shape_tuple(const int64_t* shape, size_t rank) {
     PyObject* t = PyTuple_New((Py_ssize_t)rank);
     if (t == NULL) return NULL;
     for (size_t d = 0; d < rank; d++) {
@@ -247,7 +232,7 @@ static int is_float32_format(const char* fmt) {
 /* Gets a C-contiguous float32 buffer of `obj` (writable if asked). On failure raises
  * TypeError (not a buffer / not float32) or ValueError (not C-contiguous / read-only /
  * rank too large) naming `what` and `index`, and returns -1. */
-static int get_float_buffer(PyObject* obj, Py_buffer* view, int writable, const char* what, Py_ssize_t index) {
+int get_float_buffer(PyObject* obj, Py_buffer* view, int writable, const char* what, Py_ssize_t index) {
     if (obj == Py_None) {
         PyErr_Format(PyExc_TypeError, "%s %zd is None; expected a float32 array", what, index);
         return -1;
@@ -499,10 +484,6 @@ static PyType_Spec Model_spec = {"prpkit._core.Model", sizeof(ModelObject), 0, P
 
 /* ---- module functions --------------------------------------------------------------- */
 
-/* The explainer binding shares this translation unit's helpers. */
-#include "_explainer.c"
-#include "_metrics.c"
-
 static PyObject* mod_load(PyObject* mod, PyObject* arg) {
     PyObject* path = fs_path(arg);
     if (path == NULL) return NULL;
@@ -624,8 +605,7 @@ PyMODINIT_FUNC PyInit__core(void) {
     /* Heap types (the stable ABI has no static type objects); the module keeps one reference. */
     if (!(ModelType = (PyTypeObject*)PyType_FromSpec(&Model_spec))) goto fail;
     if (PyModule_AddObjectRef(m, "Model", (PyObject*)ModelType) < 0) goto fail;
-    if (!(ExplainerType = (PyTypeObject*)PyType_FromSpec(&Explainer_spec))) goto fail;
-    if (PyModule_AddObjectRef(m, "Explainer", (PyObject*)ExplainerType) < 0) goto fail;
+    if (explainer_add_type(m) < 0) goto fail;
 
     PRPKitError = new_error(m, "PRPKitError", PyExc_Exception,
                             "Base of every error reported by the prpkit library. Attributes: status (the C "

@@ -1,8 +1,9 @@
 /*
- * prpkit._core.Explainer — binding of the prpkit_explainer_* functions of prpkit.h.
- * Part of the _core translation unit (included by _core.c after the shared helpers:
- * get_float_buffer, raise_status, shape_tuple, wrap_model, ModelObject).
+ * prpkit._core.Explainer — binding of the prpkit_explainer_* functions of prpkit.h — and
+ * postprocess (prpkit_postprocess). A compilation unit of _core: the helpers it shares
+ * with _core.c and _metrics.c are declared in _core.h.
  */
+#include "_core.h"
 
 typedef struct {
     PyObject_HEAD
@@ -10,7 +11,7 @@ typedef struct {
     PyObject* model;        /* the graph propagated through, as a _core.Model */
 } ExplainerObject;
 
-static PyTypeObject* ExplainerType; /* created by PyInit__core */
+static PyTypeObject* ExplainerType; /* created by explainer_add_type */
 
 static void Explainer_dealloc(ExplainerObject* self) {
     prpkit_explainer_free(self->ex);
@@ -73,14 +74,7 @@ static PyObject* Explainer_model(ExplainerObject* self, PyObject* unused) {
 }
 
 /* Borrowed float32 views of a sequence of arrays, as prpkit_input structs. */
-typedef struct {
-    Py_ssize_t count;
-    Py_buffer* views;
-    int64_t* shapes;
-    prpkit_input* inputs;
-} InputSet;
-
-static void inputs_release(InputSet* s) {
+void inputs_release(InputSet* s) {
     for (Py_ssize_t i = 0; i < s->count; i++) PyBuffer_Release(&s->views[i]);
     PyMem_Free(s->views);
     PyMem_Free(s->shapes);
@@ -88,7 +82,7 @@ static void inputs_release(InputSet* s) {
     memset(s, 0, sizeof *s);
 }
 
-static int inputs_collect(PyObject* seq, const char* what, InputSet* s) {
+int inputs_collect(PyObject* seq, const char* what, InputSet* s) {
     memset(s, 0, sizeof *s);
     PyObject* fast = PySequence_Fast(seq, "expected a sequence of arrays");
     if (fast == NULL) return -1;
@@ -488,7 +482,7 @@ static PyMethodDef Explainer_methods[] = {
 };
 
 /* postprocess(relevance, image|None, polarity, sigma, out_h, out_w, normalize, grads_x_input) -> (buf, shape) */
-static PyObject* mod_postprocess(PyObject* mod, PyObject* args) {
+PyObject* mod_postprocess(PyObject* mod, PyObject* args) {
     PyObject* rel_obj;
     PyObject* img_obj;
     int polarity, normalize, grads_x_input;
@@ -567,3 +561,9 @@ static PyType_Slot Explainer_slots[] = {
 
 static PyType_Spec Explainer_spec = {"prpkit._core.Explainer", sizeof(ExplainerObject), 0, Py_TPFLAGS_DEFAULT,
                                      Explainer_slots};
+
+int explainer_add_type(PyObject* m) {
+    /* A heap type (the stable ABI has no static type objects); the module keeps one reference. */
+    if (!(ExplainerType = (PyTypeObject*)PyType_FromSpec(&Explainer_spec))) return -1;
+    return PyModule_AddObjectRef(m, "Explainer", (PyObject*)ExplainerType);
+}

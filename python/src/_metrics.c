@@ -1,9 +1,10 @@
 /*
  * prpkit._core.pointing_game / perturbation_curves — bindings of prpkit_pointing_game and
- * prpkit_perturbation_curves (include/prpkit.h, "Relevance metrics"). Part of the _core
- * translation unit (included by _core.c after _explainer.c: uses InputSet,
- * inputs_collect, inputs_release, raise_status, ModelObject).
+ * prpkit_perturbation_curves (include/prpkit.h, "Relevance metrics"). A compilation unit
+ * of _core: InputSet, inputs_collect/inputs_release, raise_status and ModelObject come
+ * from _core.h.
  */
+#include "_core.h"
 
 /* One float32 array as a one-element InputSet. */
 static int metrics_one(PyObject* obj, const char* what, InputSet* s) {
@@ -16,7 +17,7 @@ static int metrics_one(PyObject* obj, const char* what, InputSet* s) {
 
 /* pointing_game(relevance, mask, area_fraction, flags) -> (energy bytes, mask_relevance bytes):
  * N float32 each. */
-static PyObject* mod_pointing_game(PyObject* mod, PyObject* args) {
+PyObject* mod_pointing_game(PyObject* mod, PyObject* args) {
     PyObject *rel_obj, *mask_obj;
     double area;
     int flags;
@@ -51,7 +52,7 @@ static PyObject* mod_pointing_game(PyObject* mod, PyObject* args) {
 /* perturbation_curves(model, images, relevance, targets (flat int sequence), target_rank,
  * baseline | None, mode, softmax, steps, output_index, batch_size, blur_sigma)
  * -> (scores bytes N*(S+1), auc bytes N, fractions bytes S+1), float32. */
-static PyObject* mod_perturbation_curves(PyObject* mod, PyObject* args) {
+PyObject* mod_perturbation_curves(PyObject* mod, PyObject* args) {
     PyObject *model, *img_obj, *rel_obj, *tgt_obj, *base_obj;
     Py_ssize_t target_rank;
     int mode, softmax;

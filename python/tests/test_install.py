@@ -13,6 +13,7 @@ import importlib.util
 import json
 import re
 import os
+import shutil
 import subprocess
 import sys
 import types
@@ -162,3 +163,18 @@ def test_module_prints_build_flags_and_version(tmp_path):
     assert r.returncode == 0 and r.stdout.strip() == f"prpkit {prpkit.__version__}"
     r = run()
     assert r.returncode == 2 and "a command is required" in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("nm") is None, reason="nm (binutils) is not installed")
+def test_extension_is_abi3_and_exports_only_its_init():
+    """The extension is built for the stable ABI (one binary for CPython >= 3.11), and its
+    compilation units share their helpers privately (-fvisibility=hidden, see _core.h):
+    the module's init function is the one symbol it exports, so no helper can clash with
+    a symbol of the same name in another library."""
+    path = prpkit._core.__file__
+    assert path.endswith(".abi3.so"), path
+    r = subprocess.run(["nm", "-D", "--defined-only", path], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    linker = {"_init", "_fini", "__bss_start", "_edata", "_end"}  # some linkers define these
+    symbols = {line.split()[-1] for line in r.stdout.splitlines() if line.strip()} - linker
+    assert symbols == {"PyInit__core"}, sorted(symbols)
