@@ -5,7 +5,8 @@
 
 - docs/images/digit0_prototype1.png: `prpkit explain --prototypes 1 --colorbar` on the
   bundled held-out "0" (the README's picture), the CLI's own output file;
-- docs/images/viz_views.png: one heatmap in each of prpkit.viz's views (docs/viz.md).
+- docs/images/viz_views.png: one heatmap in each of prpkit.viz's views (docs/viz.md);
+- docs/images/panel_digit2.png: `prpkit explain --top-k 3 --panels` on the bundled "2".
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ def readme_overlay() -> None:
         assert cli.main(["explain", sample, "--out", out, "--prototypes", "1", "--colorbar", "--quiet"]) == 0
         rec = json.loads(open(os.path.join(out, "records.jsonl")).readline())
         shutil.copyfile(os.path.join(out, rec["heatmap"]), os.path.join(IMAGES, "digit0_prototype1.png"))
+
+
+def panel() -> None:
+    from prpkit import cli
+    sample = sorted(glob.glob(os.path.join(cli.BUNDLED_SAMPLES, "digit2_*.png")))[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out")
+        assert cli.main(["explain", sample, "--out", out, "--top-k", "3", "--panels", "--quiet"]) == 0
+        rec = json.loads(open(os.path.join(out, "records.jsonl")).readline())
+        shutil.copyfile(os.path.join(out, rec["panel"]), os.path.join(IMAGES, "panel_digit2.png"))
 
 
 def views() -> None:
@@ -73,7 +84,8 @@ def main() -> int:
     os.makedirs(IMAGES, exist_ok=True)
     readme_overlay()
     views()
-    print("wrote docs/images/digit0_prototype1.png, docs/images/viz_views.png")
+    panel()
+    print("wrote docs/images/digit0_prototype1.png, viz_views.png, panel_digit2.png")
     return 0
 
 

@@ -25,7 +25,10 @@ Outputs in python/prpkit/data/:
 - digits_protopnet.prpkit: the model (prpkit.from_torch + prpkit.save);
 - digits_protopnet.json: normalisation, class names, prototype → class map, accuracy;
 - digits_heldout.npz: the held-out split (uint8 32×32 images + labels) for evaluation;
-- samples/: 10 held-out images as PNG, one per class.
+- samples/: 10 held-out images as PNG, one per class;
+- prototypes/: each prototype's source training image (its projection), named in the
+  JSON's "projection" entries ("image"), for `prpkit explain --panels`
+  (``--sources-only`` writes them for an already trained model).
 """
 
 from __future__ import annotations
@@ -113,19 +116,8 @@ def run_epochs(model, params, x, y, epochs, lr, batch, gen, label):
               f"clst {s['clustering']:.3f} sep {s['separation']:.3f} train-acc {s['accuracy']:.3f}", flush=True)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=DATA_DIR)
-    ap.add_argument("--epochs", type=int, default=12)
-    ap.add_argument("--ft-epochs", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=1)
-    args = ap.parse_args()
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(SEED)
-    np.random.seed(SEED)
-    torch.use_deterministic_algorithms(True)
-
+def split():
+    """The digits as 32×32 uint8, their labels, and the stratified 80/20 split (seed 0)."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     digits = load_digits()
@@ -133,6 +125,56 @@ def main() -> int:
     labels = digits.target.astype(np.int64)
     idx_train, idx_test = train_test_split(np.arange(len(labels)), test_size=0.2, random_state=SEED,
                                            stratify=labels)
+    return gray, labels, idx_train, idx_test
+
+
+def write_prototype_sources(out: str, train_gray: np.ndarray, projection: list[dict]) -> None:
+    """Each prototype's source, the training image CaBRNet's project() chose for it, as
+    prototypes/p<idx>.png; its path goes into the projection entry as "image" (relative to
+    the sidecar JSON), beside CaBRNet's img_idx, h, w (the location in the similarity map)."""
+    os.makedirs(os.path.join(out, "prototypes"), exist_ok=True)
+    for p in projection:
+        name = f"prototypes/p{int(p['proto_idx']):03d}.png"
+        Image.fromarray(train_gray[int(p["img_idx"])]).convert("RGB").save(os.path.join(out, name))
+        p["image"] = name
+
+
+def sources_only(out: str) -> int:
+    """Adds the prototypes' source images to an already trained bundled model (no training):
+    the split is recomputed from scikit-learn and checked against the stored held-out set."""
+    gray, _, idx_train, idx_test = split()
+    held = np.load(os.path.join(out, "digits_heldout.npz"))
+    if not (np.array_equal(held["dataset_index"], idx_test) and np.array_equal(held["images"], gray[idx_test])):
+        raise SystemExit("the recomputed split differs from digits_heldout.npz: retrain instead")
+    path = os.path.join(out, "digits_protopnet.json")
+    with open(path) as f:
+        meta = json.load(f)
+    write_prototype_sources(out, gray[idx_train], meta["projection"])
+    with open(path, "w") as f:
+        json.dump(meta, f, indent=1)
+        f.write("\n")
+    print(f"wrote {len(meta['projection'])} prototype sources in {out}/prototypes")
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=DATA_DIR)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--ft-epochs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--sources-only", action="store_true",
+                    help="only (re)write the prototypes' source images of the model in --out")
+    args = ap.parse_args()
+    if args.sources_only:
+        return sources_only(args.out)
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(SEED)
+    np.random.seed(SEED)
+    torch.use_deterministic_algorithms(True)
+
+    gray, labels, idx_train, idx_test = split()
     x_train = torch.from_numpy(to_tensor(gray[idx_train]))
     y_train = torch.from_numpy(labels[idx_train])
     x_test = torch.from_numpy(to_tensor(gray[idx_test]))
@@ -200,6 +242,9 @@ def main() -> int:
         samples.append({"file": f"samples/{name}", "label": c, "heldout_index": j,
                         "predicted": int(pred[j])})
 
+    projection = [{k: (int(v) if isinstance(v, (int, np.integer)) else float(v)) for k, v in p.items()}
+                  for p in projection]
+    write_prototype_sources(args.out, gray[idx_train], projection)
     proto_class = [int(v) for v in model.classifier.prototype_class_mapping.argmax(1)]
     meta = {
         "model": "digits_protopnet.prpkit",
@@ -223,8 +268,7 @@ def main() -> int:
         "test_accuracy": {"after_joint_training": round(acc_joint, 4), "after_projection": round(acc_proj, 4),
                           "torch": round(acc_torch, 4), "prpkit": round(acc_prpkit, 4)},
         "stated_test_accuracy": float(np.floor(acc_prpkit * 1000) / 1000),
-        "projection": [{k: (int(v) if isinstance(v, (int, np.integer)) else float(v)) for k, v in p.items()}
-                       for p in projection],
+        "projection": projection,
         "samples": samples,
     }
     with open(os.path.join(args.out, "digits_protopnet.json"), "w") as f:

@@ -12,6 +12,7 @@ import numpy as np
 from .errors import CLIError, unwritable
 from .model import IMAGENET_MEAN, IMAGENET_STD, metadata_path
 from .options import parse_floats
+from .projection import read_projection
 
 
 def _import_object(spec: str):
@@ -43,6 +44,10 @@ def cmd_convert(args) -> int:
         raise CLIError("give one of --module package.module:attribute or --cabrnet-config CONFIG.yml")
     if args.checkpoint and not os.path.isfile(args.checkpoint):
         raise CLIError(f"{args.checkpoint}: no such checkpoint file")
+    if args.projection_images and not args.projection_info:
+        raise CLIError("--projection-images needs --projection-info")
+    projection = (read_projection(args.projection_info, args.projection_images,
+                                  os.path.dirname(os.path.abspath(args.out))) if args.projection_info else None)
     if args.module is not None:
         obj = _import_object(args.module)
         module = obj if isinstance(obj, torch.nn.Module) else (obj() if callable(obj) else obj)
@@ -85,6 +90,8 @@ def cmd_convert(args) -> int:
             meta["prototype_class"] = [int(c) for c in np.asarray(mapping).argmax(1)]
         if args.class_names:
             meta["class_names"] = [c.strip() for c in args.class_names.split(",")]
+        if projection is not None:
+            meta["projection"] = projection
         if meta:
             meta["input_size"] = shape
             with open(tmp + ".json", "w", encoding="utf-8") as f:

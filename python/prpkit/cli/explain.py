@@ -17,6 +17,7 @@ from .inputs import collect_items, load_batch
 from .model import prototype_classes
 from .options import parse_location
 from .overlay import explain_heat, have_pillow, overlay_png
+from .panels import PanelWriter, caption, prototype_sources
 from .progress import progress
 from .run import _Size, check_selection, classify, group_by_prototypes, load_run
 
@@ -49,6 +50,13 @@ def cmd_explain(args) -> int:
     if not overlays and not args.quiet:
         print(f"prpkit: note: no heatmap overlays (.png) without Pillow ({PILLOW_HINT}); writing the "
               f"relevance (.npy) and records.jsonl", file=sys.stderr)
+    size = _Size(in_shape[2] * scale, in_shape[1] * scale)
+    panels = None
+    if args.panels:
+        if not overlays:
+            raise CLIError(f"--panels: drawing panels needs Pillow ({PILLOW_HINT})")
+        panels = PanelWriter(comp, prototype_sources(meta, path, n_protos, sh, sw), in_shape, mean_a, std_a,
+                             size, sigma, args.colormap, args.alpha)
     try:
         stage = tempfile.mkdtemp(prefix=".prpkit-explain-", dir=parent)
     except OSError as e:
@@ -79,6 +87,9 @@ def cmd_explain(args) -> int:
                 per_prp = 1000 * t_prp / (len(rows) * len(ps))
                 for r, i in enumerate(rows):
                     it = batch[i]
+                    label = (class_names[int(predicted[i])]
+                             if class_names and 0 <= predicted[i] < len(class_names) else None)
+                    panel_rows = []
                     for k, p in enumerate(ps):
                         t0 = time.perf_counter()
                         s = sim[r, p]
@@ -94,7 +105,7 @@ def cmd_explain(args) -> int:
                             score = float(np.sum(s[s >= args.threshold], dtype=np.float64))
                         relevance = np.ascontiguousarray(rel[r, k])
                         rel_sum = float(np.sum(relevance, dtype=np.float64))
-                        heat = explain_heat(relevance, _Size(in_shape[2] * scale, in_shape[1] * scale), sigma, args.colormap)
+                        heat = explain_heat(relevance, size, sigma, args.colormap)
                         base = f"{it.name}_p{p:03d}"
                         if overlays:
                             overlay_png(os.path.join(stage, base + ".png"), show[i], heat, args.colormap, args.alpha,
@@ -106,8 +117,7 @@ def cmd_explain(args) -> int:
                             "prototype": int(p),
                             "prototype_class": None if proto_class is None else int(proto_class[p]),
                             "predicted_class": int(predicted[i]),
-                            "predicted_label": (class_names[int(predicted[i])]
-                                                if class_names and 0 <= predicted[i] < len(class_names) else None),
+                            "predicted_label": label,
                             "location_mode": loc_mode, "locations": locs,
                             "similarity": score, "max_similarity": float(max_sim[i, p]),
                             "relevance_sum": rel_sum, "conservation_delta": score - rel_sum,
@@ -117,8 +127,14 @@ def cmd_explain(args) -> int:
                                            "forward": round(1000 * t_forward / len(batch), 3),
                                            "prp": round(per_prp, 3), "write": round(1000 * t_write, 3)},
                         }
+                        if panels is not None:
+                            rec["panel"] = f"{it.name}_panel.png"
+                            panel_rows.append((panels.view(show[i], heat), int(p), caption(rec, class_names)))
                         records.write(json.dumps(rec) + "\n")
                         n_records += 1
+                    if panel_rows:
+                        panels.write(os.path.join(stage, f"{it.name}_panel.png"),
+                                     f"{os.path.basename(it.label)}: predicted {label if label is not None else predicted[i]}", panel_rows)
             progress(min(b0 + args.batch_size, len(items)), len(items), show_progress, t_start)
         records.close()
         # everything succeeded: move the files into place

@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="overlay opacity at the highest relevance; a pixel's opacity is alpha times its "
                         "normalised relevance, so irrelevant pixels show the image unchanged (default 0.7)")
     p.add_argument("--colorbar", action="store_true", help="add a colour bar to the right of each overlay")
+    p.add_argument("--panels", action="store_true",
+                   help='also write <image>_panel.png: "this looks like that", one row per prototype (the image '
+                        "with its heatmap and box, the prototype's source image from the model's projection "
+                        "metadata with its own heatmap, the similarity and class)")
     p.add_argument("--scale", type=int, default=0, help="overlay upscaling factor (default: to ~256 px)")
     p.add_argument("--gaussian-sigma", type=float, default=None,
                    help="blur of the heatmap (CaBRNet's gaussian_ksize; default 5 scaled to the input: 5·H/224)")
@@ -115,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mean", help="input normalisation mean for the sidecar JSON")
     p.add_argument("--std", help="input normalisation std for the sidecar JSON")
     p.add_argument("--class-names", help="comma-separated class names for the sidecar JSON")
+    p.add_argument("--projection-info", help="CaBRNet's projection_info.csv: each prototype's source image index "
+                                             "and location, for the sidecar JSON (explain --panels)")
+    p.add_argument("--projection-images", help="the ImageFolder root CaBRNet projected on (img_idx counts its images "
+                                               "in ImageFolder order): the sidecar then names each source image")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_convert)
     return ap

@@ -7,8 +7,10 @@
     viz.save_png("signed.png", viz.colorize(relevance.sum(0), "bwr"))  # zennit's imgify
 
 Colour maps (`COLORMAPS`): ``jet`` (OpenCV's, as in CaBRNet), ``viridis`` (its published
-table), ``bwr`` and ``coldnhot`` (zennit's, for signed maps). Every function returns uint8
-RGB arrays (H, W, 3) except CaBRNet's views, which return Pillow images as CaBRNet does.
+table), ``bwr`` and ``coldnhot`` (zennit's, for signed maps). `panel` lays out "this looks
+like that" rows (an image's heatmaps beside its prototypes' sources). Every function
+returns uint8 RGB arrays (H, W, 3) except CaBRNet's views, which return Pillow images as
+CaBRNet does.
 """
 
 from .colorbars import colorbar, with_colorbar
@@ -16,10 +18,11 @@ from .colormaps import COLORMAPS, DIVERGING, apply_colormap, colorize, colormap_
 from .grids import grid
 from .images import as_rgb, save_png, to_image, upscale
 from .overlays import overlay
+from .panels import panel
 from .views import bbox_to_percentile, compute_bbox, crop_to_percentile, heatmap
 
 __all__ = [
     "COLORMAPS", "DIVERGING", "colormap_table", "apply_colormap", "normalize", "colorize",
     "overlay", "heatmap", "bbox_to_percentile", "crop_to_percentile", "compute_bbox",
-    "as_rgb", "upscale", "to_image", "save_png", "colorbar", "with_colorbar", "grid",
+    "as_rgb", "upscale", "to_image", "save_png", "colorbar", "with_colorbar", "grid", "panel",
 ]
