@@ -29,24 +29,16 @@ class _Size:
         self.width, self.height = w, h
 
 
-def readme_overlay() -> None:
+def explain_picture(digit: int, options: list[str], key: str, name: str) -> None:
+    """Runs `prpkit explain` on the bundled sample of ``digit`` and keeps the file its first
+    record names under ``key`` ("heatmap" or "panel") as docs/images/<name>."""
     from prpkit import cli
-    sample = sorted(glob.glob(os.path.join(cli.BUNDLED_SAMPLES, "digit0_*.png")))[0]
+    sample = sorted(glob.glob(os.path.join(cli.BUNDLED_SAMPLES, f"digit{digit}_*.png")))[0]
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out")
-        assert cli.main(["explain", sample, "--out", out, "--prototypes", "1", "--colorbar", "--quiet"]) == 0
+        assert cli.main(["explain", sample, "--out", out, "--quiet"] + options) == 0
         rec = json.loads(open(os.path.join(out, "records.jsonl")).readline())
-        shutil.copyfile(os.path.join(out, rec["heatmap"]), os.path.join(IMAGES, "digit0_prototype1.png"))
-
-
-def panel() -> None:
-    from prpkit import cli
-    sample = sorted(glob.glob(os.path.join(cli.BUNDLED_SAMPLES, "digit2_*.png")))[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "out")
-        assert cli.main(["explain", sample, "--out", out, "--top-k", "3", "--panels", "--quiet"]) == 0
-        rec = json.loads(open(os.path.join(out, "records.jsonl")).readline())
-        shutil.copyfile(os.path.join(out, rec["panel"]), os.path.join(IMAGES, "panel_digit2.png"))
+        shutil.copyfile(os.path.join(out, rec[key]), os.path.join(IMAGES, name))
 
 
 def views() -> None:
@@ -82,9 +74,9 @@ def views() -> None:
 
 def main() -> int:
     os.makedirs(IMAGES, exist_ok=True)
-    readme_overlay()
+    explain_picture(0, ["--prototypes", "1", "--colorbar"], "heatmap", "digit0_prototype1.png")
     views()
-    panel()
+    explain_picture(2, ["--top-k", "3", "--panels"], "panel", "panel_digit2.png")
     print("wrote docs/images/digit0_prototype1.png, viz_views.png, panel_digit2.png")
     return 0
 
