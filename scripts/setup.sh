@@ -25,6 +25,8 @@ command -v pkg-config >/dev/null || missing="$missing pkg-config"
 command -v cmake >/dev/null || missing="$missing cmake"
 command -v valgrind >/dev/null || missing="$missing valgrind"
 command -v objcopy >/dev/null || missing="$missing binutils"
+# The HTML report's browser test (python/tests/test_report_browser.py) runs headless Chromium.
+command -v chromium >/dev/null || missing="$missing chromium"
 if [ -n "$missing" ]; then
     echo "setup: installing$missing"
     # shellcheck disable=SC2086

@@ -7,6 +7,10 @@
   bundled held-out "0" (the README's picture), the CLI's own output file;
 - docs/images/viz_views.png: one heatmap in each of prpkit.viz's views (docs/viz.md);
 - docs/images/panel_digit2.png: `prpkit explain --top-k 3 --panels` on the bundled "2".
+
+docs/images/report_explain.png (the HTML report in Chromium) is the screenshot of the
+browser test: `cd python && PRPKIT_DOC_IMAGES=../docs/images python -m pytest
+tests/test_report_browser.py`.
 """
 
 from __future__ import annotations

@@ -6,12 +6,12 @@
                    [--projection-info projection_info.csv [--projection-images DIR]]
     prpkit evaluate [--model M] IMAGES... --metric pointing|deletion|insertion --out R.jsonl
                     [--masks DIR | --mask-threshold T] [--area-percentage A]
-                    [--steps S] [--baseline zero|blur] [--target similarity|class]
+                    [--steps S] [--baseline zero|blur] [--target similarity|class] [--report]
     prpkit explain [--model M] IMAGES... --out DIR
                    [--prototypes 0,3,7 | --top-k K | --predicted-class]
                    [--location max | H,W | all] [--threshold T]
                    [--mean R,G,B --std R,G,B] [--batch-size B] [--colormap jet|viridis|bwr|coldnhot]
-                   [--alpha A] [--colorbar] [--panels]
+                   [--alpha A] [--colorbar] [--panels] [--report]
 
 Without ``--model`` the bundled default is used: a CaBRNet ProtoPNet trained on
 scikit-learn's digits (``prpkit/data/digits_protopnet.prpkit``, its sample images in
@@ -24,7 +24,9 @@ JSON; ``explain --panels`` shows it).
 ``explain`` writes, per (image, prototype): ``<image>_p<id>.png`` (heatmap overlay),
 ``<image>_p<id>.npy`` (raw PRP relevance, (C, H, W) float32, before post-processing)
 and one JSON line in ``records.jsonl``; with ``--panels`` also ``<image>_panel.png`` ("this
-looks like that": a row per prototype with its source). Reading pictures and writing the overlays need
+looks like that": a row per prototype with its source); with ``--report``
+``<out>/report/index.html`` (a sortable table of the records; evaluate's is beside its
+--out, with the curves). Reading pictures and writing the overlays need
 Pillow (``pip install 'prpkit[images]'``); without it, ``.npy`` inputs still give the
 relevance files and the records (``"heatmap": null``), with a note on stderr. All inputs are validated before anything is
 written, and the files are staged in a temporary folder that is moved into place only
@@ -33,7 +35,7 @@ with status 2 (bad arguments or inputs) or 1 (failure while computing).
 
 One module per concept: ``entry`` (main, error mapping), ``parser`` (the argparse tree),
 ``info`` / ``explain`` / ``evaluate`` / ``convert`` (the commands), ``panels`` and
-``projection`` (explain --panels, convert --projection-info), ``run`` (what explain
+``projection`` (explain --panels, convert --projection-info), ``report`` (--report), ``run`` (what explain
 and evaluate share), ``model`` (model file, metadata, composite), ``shapes``, ``inputs``
 (arguments → validated images, batches), ``masks``, ``overlay`` (the map shown, its PNG via prpkit.viz),
 ``options``, ``progress``, ``errors``.

@@ -18,6 +18,7 @@ from .masks import find_masks, read_mask
 from .model import prototype_classes
 from .options import parse_location
 from .progress import progress
+from .report import evaluate_report
 from .run import _Size, check_selection, classify, group_by_prototypes, load_run
 
 
@@ -141,6 +142,11 @@ def cmd_evaluate(args) -> int:
                         n_records += 1
                 progress(min(b0 + args.batch_size, len(items)), len(items), show_progress, t_start, "evaluate")
         os.replace(tmp, args.out)
+        if args.report:
+            with open(args.out, encoding="utf-8") as f:
+                report = evaluate_report(os.path.join(os.path.dirname(os.path.abspath(args.out)), "report"),
+                                         [json.loads(line) for line in f],
+                                         f"model {os.path.basename(path)}, {len(items)} image(s)")
     except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -148,5 +154,6 @@ def cmd_evaluate(args) -> int:
             raise unwritable(args.out, e) from None
         raise
     if not args.quiet:
-        print(f"evaluated {len(items)} image(s): {n_records} record(s) ({args.metric}) in {args.out}")
+        print(f"evaluated {len(items)} image(s): {n_records} record(s) ({args.metric}) in {args.out}"
+              + (f"; report {report}" if args.report else ""))
     return 0

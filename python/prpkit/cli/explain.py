@@ -19,6 +19,7 @@ from .options import parse_location
 from .overlay import explain_heat, have_pillow, overlay_png
 from .panels import PanelWriter, caption, prototype_sources
 from .progress import progress
+from .report import explain_report
 from .run import _Size, check_selection, classify, group_by_prototypes, load_run
 
 
@@ -141,6 +142,10 @@ def cmd_explain(args) -> int:
         os.makedirs(args.out, exist_ok=True)
         for f in sorted(os.listdir(stage)):
             os.replace(os.path.join(stage, f), os.path.join(args.out, f))
+        if args.report:
+            with open(os.path.join(args.out, "records.jsonl"), encoding="utf-8") as f:
+                report = explain_report(args.out, [json.loads(line) for line in f],
+                                        f"model {os.path.basename(path)}, {len(items)} image(s)")
     except BaseException as e:
         shutil.rmtree(stage, ignore_errors=True)
         # Inputs are read (and their errors reported) by load_batch; an OSError here is a write.
@@ -150,5 +155,6 @@ def cmd_explain(args) -> int:
     shutil.rmtree(stage, ignore_errors=True)
     if not args.quiet:
         print(f"explained {len(items)} image(s): {n_records} heatmap(s) in {args.out} "
-              f"(records.jsonl, {'<image>_p<id>.png overlays, ' if overlays else ''}<image>_p<id>.npy relevance)")
+              f"(records.jsonl, {'<image>_p<id>.png overlays, ' if overlays else ''}<image>_p<id>.npy relevance)"
+              + (f"; report {report}" if args.report else ""))
     return 0

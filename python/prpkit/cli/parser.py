@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="overlay opacity at the highest relevance; a pixel's opacity is alpha times its "
                         "normalised relevance, so irrelevant pixels show the image unchanged (default 0.7)")
     p.add_argument("--colorbar", action="store_true", help="add a colour bar to the right of each overlay")
+    p.add_argument("--report", action="store_true",
+                   help="also write <out>/report/index.html: a sortable table of the records with thumbnails "
+                        "linking to the pictures (self-contained, no network)")
     p.add_argument("--panels", action="store_true",
                    help='also write <image>_panel.png: "this looks like that", one row per prototype (the image '
                         "with its heatmap and box, the prototype's source image from the model's projection "
@@ -104,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16, help="images per batch")
     p.add_argument("--forward-batch", type=int, default=64, help="perturbed images per forward pass (default 64)")
     add_run_options(p)
+    p.add_argument("--report", action="store_true",
+                   help="also write report/index.html beside --out: the records' table, the curves (SVG) with "
+                        "their AUCs or the pointing-game scores (self-contained, no network)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("convert", help="a torch / CaBRNet model to a prpkit model file",

@@ -8,13 +8,14 @@
 
 Colour maps (`COLORMAPS`): ``jet`` (OpenCV's, as in CaBRNet), ``viridis`` (its published
 table), ``bwr`` and ``coldnhot`` (zennit's, for signed maps). `panel` lays out "this looks
-like that" rows (an image's heatmaps beside its prototypes' sources). Every function
-returns uint8 RGB arrays (H, W, 3) except CaBRNet's views, which return Pillow images as
-CaBRNet does.
+like that" rows (an image's heatmaps beside its prototypes' sources); `curves_svg` plots
+deletion/insertion curves as SVG. Every picture is a uint8 RGB array (H, W, 3) except
+CaBRNet's views, which return Pillow images as CaBRNet does.
 """
 
 from .colorbars import colorbar, with_colorbar
 from .colormaps import COLORMAPS, DIVERGING, apply_colormap, colorize, colormap_table, normalize
+from .curves import curves_svg
 from .grids import grid
 from .images import as_rgb, save_png, to_image, upscale
 from .overlays import overlay
@@ -25,4 +26,5 @@ __all__ = [
     "COLORMAPS", "DIVERGING", "colormap_table", "apply_colormap", "normalize", "colorize",
     "overlay", "heatmap", "bbox_to_percentile", "crop_to_percentile", "compute_bbox",
     "as_rgb", "upscale", "to_image", "save_png", "colorbar", "with_colorbar", "grid", "panel",
+    "curves_svg",
 ]
