@@ -143,10 +143,21 @@ const char* prpkit_version_string(void);
 /* Sets the number of worker threads the kernels use, process-wide. n > 0 sets it;
  * n == 0 restores the default (env PRPKIT_NUM_THREADS, else the online core count).
  * Call it before starting concurrent work: calls in flight may see either value.
+ * The workers are persistent threads started on first use (they sleep when idle).
  * Returns PRPKIT_ERROR_INVALID_ARGUMENT for n < 0 or n > 1024. */
 int prpkit_set_num_threads(int n);
 
-/* The current process-wide worker thread count (always >= 1). */
+/* Sets the worker thread count for the calls made from the CALLING thread only,
+ * overriding the process-wide setting there (other threads are unaffected); n == 0
+ * removes the override. This reaches every call, including those without an options
+ * struct (explainer attribute/propagate/prp). With a given thread count results are
+ * repeatable bit for bit; between counts they may differ in the last bits (some kernels
+ * choose their blocking by thread count).
+ * Returns PRPKIT_ERROR_INVALID_ARGUMENT for n < 0 or n > 1024. */
+int prpkit_set_local_num_threads(int n);
+
+/* The worker thread count calls from the calling thread use (its override if set, else
+ * the process-wide count; always >= 1). */
 int prpkit_get_num_threads(void);
 
 /* ---- Models ------------------------------------------------------------------------- */
@@ -222,9 +233,9 @@ typedef struct prpkit_output {
 typedef struct prpkit_forward_options {
     /* sizeof(prpkit_forward_options) as the caller was compiled; set by the default. */
     size_t struct_size;
-    /* Worker threads for this call. 0 = the process-wide setting (prpkit_set_num_threads).
-     * Per-call values are reserved: this version returns PRPKIT_ERROR_UNSUPPORTED for
-     * any other value. */
+    /* Worker threads for this call (> 0), or 0 for the calling thread's setting
+     * (prpkit_set_local_num_threads, else prpkit_set_num_threads). Negative values return
+     * PRPKIT_ERROR_INVALID_ARGUMENT. */
     int num_threads;
 } prpkit_forward_options;
 

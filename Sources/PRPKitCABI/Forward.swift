@@ -20,15 +20,16 @@ public func prpkit_model_forward(_ model: OpaquePointer?,
                                  _ options: UnsafeRawPointer?) -> Int32 {
     guarded {
         let graph = try ModelHandle.from(model).graph
+        var threads = 0
         if let options {
             let size = options.load(as: UInt.self)
             guard size >= UInt(MemoryLayout<UInt>.size) else {
                 throw ABIError.invalidArgument("options.struct_size is \(size); initialize options with prpkit_forward_default_options()")
             }
             if size >= UInt(CLayout.optionsNumThreads + 4) {
-                let threads = options.load(fromByteOffset: CLayout.optionsNumThreads, as: Int32.self)
-                guard threads == 0 else {
-                    throw ABIError.unsupported("options.num_threads = \(threads): per-call thread counts are not supported yet; use 0 and prpkit_set_num_threads()")
+                threads = Int(options.load(fromByteOffset: CLayout.optionsNumThreads, as: Int32.self))
+                guard threads >= 0 else {
+                    throw ABIError.invalidArgument("options.num_threads must be ≥ 0 (0 = the calling thread's setting), got \(threads)")
                 }
             }
         }
@@ -44,6 +45,9 @@ public func prpkit_model_forward(_ model: OpaquePointer?,
         }
         try Buffers.prepareOutputs(outputs, shapes: graph.outputs.map { shapes[$0]! },
                                    names: graph.outputs.enumerated().map { "output \($0.offset) ('\($0.element)')" })
-        Buffers.write(try graph.forward(tensors).outputs, to: outputs!)
+        let results = try Parallel.withThreadCount(threads == 0 ? Parallel.threadOverride : threads) {
+            try graph.forward(tensors).outputs
+        }
+        Buffers.write(results, to: outputs!)
     }
 }

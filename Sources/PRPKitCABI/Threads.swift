@@ -1,20 +1,23 @@
 import PRPKit
 
-/// The most worker threads a caller may ask for.
-let maxThreads: Int32 = 1024
-
-/// The default worker count, captured before any caller changes it.
-private let defaultThreadCount = Parallel.threadCount
-
 @_cdecl("prpkit_set_num_threads")
 public func prpkit_set_num_threads(_ n: Int32) -> Int32 {
     guarded {
         // An absurd count would make every kernel split work into billions of chunks.
-        guard n >= 0, n <= maxThreads else {
-            throw ABIError.invalidArgument("thread count must be in 0...\(maxThreads) (0 = default), got \(n)")
+        guard n >= 0, n <= Parallel.maximumThreads else {
+            throw ABIError.invalidArgument("thread count must be in 0...\(Parallel.maximumThreads) (0 = default), got \(n)")
         }
-        _ = defaultThreadCount  // capture the default before the first change
-        Parallel.threadCount = n == 0 ? defaultThreadCount : Int(n)
+        Parallel.threadCount = n == 0 ? Parallel.defaultThreadCount() : Int(n)
+    }
+}
+
+@_cdecl("prpkit_set_local_num_threads")
+public func prpkit_set_local_num_threads(_ n: Int32) -> Int32 {
+    guarded {
+        guard n >= 0, n <= Parallel.maximumThreads else {
+            throw ABIError.invalidArgument("thread count must be in 0...\(Parallel.maximumThreads) (0 = the process-wide setting), got \(n)")
+        }
+        Parallel.threadOverride = Int(n)
     }
 }
 

@@ -276,10 +276,28 @@ int main(int argc, char** argv) {
                  "forward(capacity 1)");
     check(out[0].rank == outputs[0].rank && out[0].shape[0] == outputs[0].shape[0], "shapes written despite small buffers");
     prpkit_forward_options options = prpkit_forward_default_options();
+    options.num_threads = -1;
+    check_status(prpkit_model_forward(model, &input, 1, out, n_outputs, &options), PRPKIT_ERROR_INVALID_ARGUMENT,
+                 "forward(num_threads -1)");
     options.num_threads = 3;
-    memset(out, 0, sizeof out);
-    check_status(prpkit_model_forward(model, &input, 1, out, n_outputs, &options), PRPKIT_ERROR_UNSUPPORTED,
+    prpkit_output three[2];
+    memset(three, 0, sizeof three);
+    prpkit_model_forward(model, &input, 1, three, n_outputs, NULL);  /* shapes */
+    for (size_t i = 0; i < n_outputs; i++) {
+        three[i].capacity = element_count(three[i].shape, three[i].rank);
+        three[i].data = malloc(three[i].capacity * sizeof(float));
+    }
+    check_status(prpkit_model_forward(model, &input, 1, three, n_outputs, &options), PRPKIT_OK,
                  "forward(num_threads 3)");
+    check(same_outputs(three, outputs, n_outputs), "three threads for one call give identical outputs");
+    free_outputs(three, n_outputs);
+    int before = prpkit_get_num_threads();
+    check_status(prpkit_set_local_num_threads(-1), PRPKIT_ERROR_INVALID_ARGUMENT, "set_local_num_threads(-1)");
+    check_status(prpkit_set_local_num_threads(5), PRPKIT_OK, "set_local_num_threads(5)");
+    check(prpkit_get_num_threads() == 5, "the calling thread sees its override");
+    check_status(prpkit_set_local_num_threads(0), PRPKIT_OK, "set_local_num_threads(0)");
+    check(prpkit_get_num_threads() == before, "removing the override restores the process-wide count");
+    memset(out, 0, sizeof out);
     options.struct_size = 0;
     check_status(prpkit_model_forward(model, &input, 1, out, n_outputs, &options), PRPKIT_ERROR_INVALID_ARGUMENT,
                  "forward(struct_size 0)");

@@ -45,6 +45,7 @@ if _core is not None:
     from ._layer_lrp import LayerLRP
     from . import rules, prp_utils
     from ._prp import prp, prp_batch, prp_relevance, post_process
+    from ._threads import num_threads
 
     __version__ = _core.version_string()
 
@@ -58,7 +59,8 @@ if _core is not None:
         _core.set_num_threads(n)
 
     def get_num_threads() -> int:
-        """The kernels' process-wide worker thread count."""
+        """The kernels' worker thread count for calls from this thread (a `num_threads`
+        block's count inside one, else the process-wide count)."""
         return _core.get_num_threads()
 else:
     def __getattr__(name: str):
@@ -71,7 +73,7 @@ else:
 __all__ = [
     "Model", "load", "save", "from_torch", "LRP", "LayerLRP", "rules", "prp_utils", "prp", "prp_batch",
     "prp_relevance", "post_process",
-    "version", "set_num_threads", "get_num_threads", "get_include", "get_library",
+    "version", "set_num_threads", "get_num_threads", "num_threads", "get_include", "get_library",
     "PRPKitError", "InvalidArgumentError", "InvalidModelError", "BufferTooSmallError",
     "UnsupportedError", "PRPKitIOError", "InternalError", "UnsupportedOperation", "TrainingModeWarning",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 
 from ._lrp import LRP, _Call, _targets
 from ._model import _torch
+from ._threads import num_threads
 
 __all__ = ["LayerLRP"]
 
@@ -34,10 +35,11 @@ class LayerLRP(LRP):
             ``"features.3"``; the node names of a converted torch module are its modules'
             qualified names).
         rules: optional explicit rules ``{node_name: rule}``, as for `prpkit.LRP`.
+        threads: worker threads for this explainer's calls, as for `prpkit.LRP`.
     """
 
-    def __init__(self, model: Any, layer: Any, rules: dict | None = None) -> None:
-        super().__init__(model, rules)
+    def __init__(self, model: Any, layer: Any, rules: dict | None = None, threads: int | None = None) -> None:
+        super().__init__(model, rules, threads)
         self.layer = layer
 
     def _node_names(self, call: _Call) -> list[str]:
@@ -105,8 +107,9 @@ class LayerLRP(LRP):
             import json
             for node, rule in json.loads(call.explainer.rules_json()).items():
                 print(f"Applied {rule} on node {node}")
-        relevance, scores, _ = call.explainer.attribute_layers(call.buffers, 0, t, names,
-                                                               _SIDE[bool(attribute_to_layer_input)])
+        with num_threads(self._threads):
+            relevance, scores, _ = call.explainer.attribute_layers(call.buffers, 0, t, names,
+                                                                   _SIDE[bool(attribute_to_layer_input)])
         arrays = self._wrap(call, [np.frombuffer(buf, np.float32).reshape(shape) for buf, shape in relevance])
         score = self._wrap(call, [np.frombuffer(scores, np.float32).copy()])[0]
         deltas = [self.compute_convergence_delta(a, score) for a in arrays]

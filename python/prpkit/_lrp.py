@@ -25,6 +25,7 @@ import numpy as np
 
 from . import _core, _torch_cache
 from ._model import Model, _as_input, _is_tensor, _torch
+from ._threads import num_threads
 
 __all__ = ["LRP"]
 
@@ -145,9 +146,12 @@ class LRP:
             DecisionLRPWrapper — are recognised).
         rules: optional explicit rules ``{node_name: rule}`` (prpkit or Captum rule
             objects), on top of Captum's defaults and any ``module.rule``.
+        threads: worker threads for this explainer's calls (not in Captum; None: the
+            current setting, see `prpkit.num_threads`).
     """
 
-    def __init__(self, model: Any, rules: dict | None = None) -> None:
+    def __init__(self, model: Any, rules: dict | None = None, threads: int | None = None) -> None:
+        self._threads = threads
         self._config: dict = {}
         self._source = None
         if isinstance(model, Model):
@@ -299,7 +303,8 @@ class LRP:
         if verbose:
             for node, rule in json.loads(call.explainer.rules_json()).items():
                 print(f"Applied {rule} on node {node}")
-        relevance, scores, _ = call.explainer.attribute(call.buffers, 0, t)
+        with num_threads(self._threads):
+            relevance, scores, _ = call.explainer.attribute(call.buffers, 0, t)
         arrays = [np.frombuffer(buf, np.float32).reshape(shape) for buf, shape in relevance[:call.attributed]]
         arrays = self._wrap(call, arrays)
         result = tuple(arrays) if call.is_tuple else arrays[0]
@@ -313,7 +318,8 @@ class LRP:
         example (row r belongs to example r // K), in ONE batched backward pass. Nothing is
         multiplied at the end. Returns (N·K, input dims...) per model input."""
         call = self._prepare(inputs, None, "prpkit.LRP.propagate")
-        res = call.explainer.propagate(call.buffers, output_index, _as_input(start, 0, "start", copy_strided=True))
+        with num_threads(self._threads):
+            res = call.explainer.propagate(call.buffers, output_index, _as_input(start, 0, "start", copy_strided=True))
         arrays = self._wrap(call, [np.frombuffer(buf, np.float32).reshape(shape) for buf, shape in res])
         return tuple(arrays) if call.is_tuple else arrays[0]
 

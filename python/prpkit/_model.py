@@ -38,6 +38,7 @@ from typing import Any, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
+from ._threads import num_threads
 
 __all__ = ["Model", "load", "save"]
 
@@ -163,7 +164,7 @@ class Model:
 
     # ---- forward
 
-    def forward(self, *inputs: Any, out: Any = None) -> Tuple[Any, ...]:
+    def forward(self, *inputs: Any, out: Any = None, threads: int | None = None) -> Tuple[Any, ...]:
         """Runs the model on ``inputs`` (one array per graph input) and returns a tuple
         with one array per graph output (in `outputs` order).
 
@@ -173,6 +174,8 @@ class Model:
                 from the declared one.
             out: optional destination: one array (single-output models) or a sequence
                 of arrays, float32, C-contiguous, writable, of the exact output shapes.
+            threads: worker threads for this call (None: the current setting, see
+                `prpkit.num_threads`).
 
         Returns:
             A tuple of float32 arrays — torch tensors when any input is a torch tensor —
@@ -192,18 +195,20 @@ class Model:
         if out is not None:
             out_objs = [out] if (isinstance(out, np.ndarray) or _is_tensor(out)) else list(out)
             outs = [_as_input(o, j, "out") for j, o in enumerate(out_objs)]
-            self._core.forward(bufs, outs)
+            with num_threads(threads):
+                self._core.forward(bufs, outs)
             return tuple(out_objs)
-        res = self._core.forward(bufs)
+        with num_threads(threads):
+            res = self._core.forward(bufs)
         arrays = [np.frombuffer(buf, dtype=np.float32).reshape(shape) for buf, shape in res]
         if to_torch:
             torch = _torch()
             return tuple(torch.from_numpy(a) for a in arrays)
         return tuple(arrays)
 
-    def __call__(self, *inputs: Any, out: Any = None) -> Any:
+    def __call__(self, *inputs: Any, out: Any = None, threads: int | None = None) -> Any:
         """Like `forward`, but a single output is returned as an array, not a 1-tuple."""
-        res = self.forward(*inputs, out=out)
+        res = self.forward(*inputs, out=out, threads=threads)
         return res[0] if len(res) == 1 else res
 
     # ---- files

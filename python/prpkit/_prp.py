@@ -19,6 +19,7 @@ import numpy as np
 from . import _core, _torch_cache
 from ._composite import _DEFAULT_LOWER, _DEFAULT_UPPER, CompositeModel, composite
 from ._model import Model, _as_input, _is_tensor, _torch
+from ._threads import num_threads
 
 __all__ = ["prp", "prp_batch", "prp_relevance", "post_process"]
 
@@ -103,12 +104,13 @@ def _location(location: Any, similarity_threshold: float):
 
 
 def prp_relevance(model: Any, img_tensor: Any, proto_indices: Sequence[int], location: Any = None,
-                  stability_factor: float = 1e-6, similarity_threshold: float = 0.1):
+                  stability_factor: float = 1e-6, similarity_threshold: float = 0.1, threads: int | None = None):
     """Raw PRP relevance (before post-processing) of several prototypes for every image.
 
     Returns ``(relevance, similarity)``: relevance (N, K, C, H, W) for the K prototypes
     of each of the N images, from one forward pass and one batched backward pass;
-    similarity (N, P, Hs, Ws), the composite's similarity maps.
+    similarity (N, P, Hs, Ws), the composite's similarity maps. ``threads``: worker
+    threads for this call (None: `prpkit.num_threads` / `prpkit.set_num_threads`).
     """
     x = _batched_image(img_tensor)
     if isinstance(proto_indices, (str, bytes)) or not hasattr(proto_indices, "__iter__"):
@@ -120,7 +122,8 @@ def prp_relevance(model: Any, img_tensor: Any, proto_indices: Sequence[int], loc
     # Negative indices count from the end, as CaBRNet's `similarities[0, proto_idx]`.
     p = explainer.output_shapes([x])[0][1]
     ids = np.array([i + p if -p <= i < 0 else i for i in ids], dtype=np.int64)
-    (rbuf, rshape), (sbuf, sshape) = explainer.prp(x, ids, mode, h, w, thr)
+    with num_threads(threads):
+        (rbuf, rshape), (sbuf, sshape) = explainer.prp(x, ids, mode, h, w, thr)
     rel = np.frombuffer(rbuf, np.float32).reshape(rshape)
     rel = rel.reshape((x.shape[0], len(ids)) + tuple(rshape[1:]))
     return rel, np.frombuffer(sbuf, np.float32).reshape(sshape)
@@ -151,7 +154,7 @@ def post_process(array: Any, img: Any = None, img_tensor: Any = None, resize: bo
 def prp(model: Any, img: Any, img_tensor: Any, proto_idx: int, device: Any = "cpu", location: Any = None,
         stability_factor: float = 1e-6, polarity: str | None = "absolute", gaussian_ksize: int = 5,
         normalize: bool = False, grads_x_input: bool = False, similarity_threshold: float = 0.1,
-        **kwargs: Any) -> np.ndarray:
+        threads: int | None = None, **kwargs: Any) -> np.ndarray:
     """CaBRNet 1.2's ``prp()``: the PRP heatmap of prototype ``proto_idx`` on one image.
 
     Args:
@@ -177,6 +180,7 @@ def prp(model: Any, img: Any, img_tensor: Any, proto_idx: int, device: Any = "cp
         grads_x_input: multiply the relevance by the input first.
         similarity_threshold: the threshold of ``location=None`` (any float, ±inf and NaN
             included, with CaBRNet's meaning).
+        threads: worker threads for this call (not in CaBRNet; None: the current setting).
 
     Returns:
         float32 array (img.height, img.width).
@@ -190,14 +194,16 @@ def prp(model: Any, img: Any, img_tensor: Any, proto_idx: int, device: Any = "cp
     if n != 1:
         raise ValueError(f"prp() explains one image (as CaBRNet's, which raises 'Gradient operations only support "
                          f"single images'); img_tensor holds a batch of {n}: use prpkit.prp_batch for several images")
-    rel, _ = prp_relevance(model, img_tensor, [proto_idx], location, stability_factor, similarity_threshold)
-    return post_process(rel[0, 0], img=img, img_tensor=img_tensor, polarity=polarity,
-                        gaussian_ksize=gaussian_ksize, normalize=normalize, grads_x_input=grads_x_input)
+    with num_threads(threads):
+        rel, _ = prp_relevance(model, img_tensor, [proto_idx], location, stability_factor, similarity_threshold)
+        return post_process(rel[0, 0], img=img, img_tensor=img_tensor, polarity=polarity,
+                            gaussian_ksize=gaussian_ksize, normalize=normalize, grads_x_input=grads_x_input)
 
 
 def prp_batch(model: Any, img_tensor: Any, proto_indices: Sequence[int], imgs: Any = None, location: Any = "max",
               stability_factor: float = 1e-6, polarity: str | None = "absolute", gaussian_ksize: int = 5,
-              normalize: bool = False, grads_x_input: bool = False, similarity_threshold: float = 0.1) -> np.ndarray:
+              normalize: bool = False, grads_x_input: bool = False, similarity_threshold: float = 0.1,
+              threads: int | None = None) -> np.ndarray:
     """PRP heatmaps of K prototypes for each of N images: one forward pass and one
     batched backward pass per call.
 
@@ -206,22 +212,24 @@ def prp_batch(model: Any, img_tensor: Any, proto_indices: Sequence[int], imgs: A
         proto_indices: the K prototypes (the same for every image).
         imgs: None (no resize), one image for all, or a list of N images (PIL-like, with
             .width and .height) whose sizes the heatmaps are resized to.
+        threads: worker threads for this call (None: the current setting).
     Returns:
         (N, K, H', W') float32 heatmaps (a list of N (K, H'_n, W'_n) arrays when the
         images have different sizes).
     """
-    rel, _ = prp_relevance(model, img_tensor, proto_indices, location, stability_factor, similarity_threshold)
-    x = _batched_image(img_tensor)
-    n, k = rel.shape[:2]
-    if imgs is None or not isinstance(imgs, (list, tuple)):
-        imgs = [imgs] * n
-    if len(imgs) != n:
-        raise ValueError(f"imgs has {len(imgs)} entries for {n} images")
-    out = []
-    for i in range(n):
-        maps = [post_process(rel[i, j], img=imgs[i], img_tensor=x[i], resize=imgs[i] is not None,
-                             polarity=polarity, gaussian_ksize=gaussian_ksize, normalize=normalize,
-                             grads_x_input=grads_x_input) for j in range(k)]
-        out.append(np.stack(maps))
-    shapes = {a.shape for a in out}
-    return np.stack(out) if len(shapes) == 1 else out
+    with num_threads(threads):
+        rel, _ = prp_relevance(model, img_tensor, proto_indices, location, stability_factor, similarity_threshold)
+        x = _batched_image(img_tensor)
+        n, k = rel.shape[:2]
+        if imgs is None or not isinstance(imgs, (list, tuple)):
+            imgs = [imgs] * n
+        if len(imgs) != n:
+            raise ValueError(f"imgs has {len(imgs)} entries for {n} images")
+        out = []
+        for i in range(n):
+            maps = [post_process(rel[i, j], img=imgs[i], img_tensor=x[i], resize=imgs[i] is not None,
+                                 polarity=polarity, gaussian_ksize=gaussian_ksize, normalize=normalize,
+                                 grads_x_input=grads_x_input) for j in range(k)]
+            out.append(np.stack(maps))
+        shapes = {a.shape for a in out}
+        return np.stack(out) if len(shapes) == 1 else out

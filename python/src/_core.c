@@ -544,6 +544,14 @@ static PyObject* mod_set_num_threads(PyObject* mod, PyObject* arg) {
     Py_RETURN_NONE;
 }
 
+static PyObject* mod_set_local_num_threads(PyObject* mod, PyObject* arg) {
+    int n = PyLong_AsLong(arg) /* range checked by the library */;
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    int st = prpkit_set_local_num_threads(n);
+    if (st != PRPKIT_OK) return raise_status(st, "set_local_num_threads");
+    Py_RETURN_NONE;
+}
+
 static PyObject* mod_get_num_threads(PyObject* mod, PyObject* unused) {
     return PyLong_FromLong(prpkit_get_num_threads());
 }
@@ -562,7 +570,10 @@ static PyMethodDef module_methods[] = {
     {"version_string", mod_version_string, METH_NOARGS, "The library's version string."},
     {"set_num_threads", mod_set_num_threads, METH_O,
      "set_num_threads(n): worker threads of the kernels, process-wide (0 = default)."},
-    {"get_num_threads", mod_get_num_threads, METH_NOARGS, "The process-wide worker thread count."},
+    {"set_local_num_threads", mod_set_local_num_threads, METH_O,
+     "set_local_num_threads(n): worker threads for calls from this OS thread (0 = the process-wide count)."},
+    {"get_num_threads", mod_get_num_threads, METH_NOARGS,
+     "The worker thread count of calls from this thread (its override, else the process-wide count)."},
     {"status_string", mod_status_string, METH_O, "The static name of a status code."},
     {"postprocess", mod_postprocess, METH_VARARGS,
      "postprocess(relevance, image, polarity, sigma, out_h, out_w, normalize, grads_x_input) -> (buf, shape)."},

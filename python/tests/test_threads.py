@@ -119,3 +119,65 @@ def test_many_threads_many_calls(setup):
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+def test_threads_keyword_and_block(setup):
+    """`threads=` and `prpkit.num_threads` set the worker count of the calling thread only,
+    nest, restore the outer count, and leave the numbers of a given count unchanged."""
+    model, xs = setup
+    x = xs[0][:4].copy()
+    outer = prpkit.get_num_threads()
+    reference = model(x, threads=1)
+    with prpkit.num_threads(3):
+        assert prpkit.get_num_threads() == 3
+        with prpkit.num_threads(1):
+            assert prpkit.get_num_threads() == 1
+            np.testing.assert_array_equal(model(x), reference)
+        assert prpkit.get_num_threads() == 3
+        seen = []
+        t = threading.Thread(target=lambda: seen.append(prpkit.get_num_threads()))
+        t.start()
+        t.join()
+        assert seen == [outer], "another thread keeps the process-wide count"
+        with prpkit.num_threads(None):
+            assert prpkit.get_num_threads() == 3
+    assert prpkit.get_num_threads() == outer
+    np.testing.assert_array_equal(model(x, threads=1), reference)
+    with pytest.raises(prpkit.InvalidArgumentError):
+        model(x, threads=-1)
+    with pytest.raises(TypeError):
+        model(x, threads=1.5)
+    assert prpkit.get_num_threads() == outer
+
+
+def test_threads_keyword_on_explainers(setup):
+    model, xs = setup
+    x = xs[0][:2].copy()
+    lrp1, lrp2 = prpkit.LRP(model, threads=1), prpkit.LRP(model, threads=2)
+    np.testing.assert_array_equal(lrp1.attribute(x, target=3), lrp2.attribute(x, target=3))
+    assert prpkit.get_num_threads() >= 1
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_fork_after_parallel_calls(setup):
+    """A child forked after the workers started gets a working pool of its own."""
+    import os
+    model, xs = setup
+    x = xs[0][:2].copy()
+    expected = model(x, threads=2)
+    pid = os.fork()
+    if pid == 0:  # child: must not deadlock on the parent's (absent) workers
+        try:
+            ok = all(np.array_equal(model(x, threads=2), expected) for _ in range(3))
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    pytest.fail("forked child hung in a parallel call")

@@ -1,5 +1,5 @@
 // prpkit-run: the command-line front of the Swift core, for scripts and harnesses.
-//   prpkit-run info    --model M.prpkit
+//   prpkit-run info    --model M.prpkit           (every command also takes --threads N)
 //   prpkit-run forward --model M.prpkit --input X.safetensors [--tensor input_0]
 //   prpkit-run prp     --model M.prpkit --input X.safetensors --prototypes 0,3 [--location max|H,W|all] [--threshold T] [--out R.safetensors]
 // --location and --threshold mean what they mean for `prpkit explain` (the Python CLI).
@@ -18,8 +18,19 @@ struct PRPKitRun: ParsableCommand {
 struct ModelOption: ParsableArguments {
     @Option(help: "A prpkit model file (docs/model-format.md).")
     var model: String
+    @Option(help: "Worker threads (default: $PRPKIT_NUM_THREADS, else every online core).")
+    var threads: Int?
 
-    func load() throws -> Graph { try ModelFile.load(path: model) }
+    /// Loads the model; applies --threads first, since every later step runs kernels.
+    func load() throws -> Graph {
+        if let threads {
+            guard threads > 0, threads <= Parallel.maximumThreads else {
+                throw ValidationError("--threads must be in 1...\(Parallel.maximumThreads), got \(threads)")
+            }
+            Parallel.threadCount = threads
+        }
+        return try ModelFile.load(path: model)
+    }
 }
 
 struct InputOptions: ParsableArguments {
