@@ -282,6 +282,16 @@ void prpkit_explainer_free(prpkit_explainer* explainer);
  * as a new model the caller frees: run its forward (e.g. the similarity map) or save it. */
 int prpkit_explainer_model(const prpkit_explainer* explainer, prpkit_model** out);
 
+/* How many forward passes the explainer has run and how many calls reused the forward
+ * state of an earlier call instead. An explainer keeps the forward state (activations
+ * and every rule's forward-only quantities) of its last input(s) — by default one state
+ * of at most 1 GiB, see "forward_cache" in docs/explainer-config.md — and reuses it when
+ * a call brings inputs with the same shapes and the same bytes (compared in full), so
+ * that calls for other targets or prototypes of one image cost only a backward pass.
+ * The model and the rules of an explainer never change; a new explainer starts empty.
+ * Either pointer may be NULL. Thread-safe. */
+int prpkit_explainer_forward_counts(const prpkit_explainer* explainer, uint64_t* forwards, uint64_t* reuses);
+
 /* Every node's rule as JSON {"node": {"rule": ...} | null (ordinary backward)}, written
  * NUL-terminated into `buffer` of `capacity` bytes. *length (may be NULL) receives the
  * length without the NUL; PRPKIT_ERROR_BUFFER_TOO_SMALL when capacity <= length. */

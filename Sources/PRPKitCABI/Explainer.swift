@@ -48,6 +48,16 @@ public func prpkit_explainer_model(_ explainer: OpaquePointer?, _ out: UnsafeMut
     return loadModel(out) { graph }
 }
 
+@_cdecl("prpkit_explainer_forward_counts")
+public func prpkit_explainer_forward_counts(_ explainer: OpaquePointer?, _ forwards: UnsafeMutablePointer<UInt64>?,
+                                            _ reuses: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guarded {
+        let counts = try ExplainerHandle.from(explainer).explainer.propagator.stateCache.counts
+        forwards?.pointee = UInt64(counts.forwards)
+        reuses?.pointee = UInt64(counts.reuses)
+    }
+}
+
 @_cdecl("prpkit_explainer_rules_json")
 public func prpkit_explainer_rules_json(_ explainer: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?,
                                         _ capacity: Int, _ length: UnsafeMutablePointer<Int>?) -> Int32 {

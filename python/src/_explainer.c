@@ -464,7 +464,16 @@ done:
     return result;
 }
 
+static PyObject* Explainer_forward_counts(ExplainerObject* self, PyObject* unused) {
+    uint64_t forwards = 0, reuses = 0;
+    int st = prpkit_explainer_forward_counts(self->ex, &forwards, &reuses);
+    if (st != PRPKIT_OK) return raise_status(st, "forward_counts");
+    return Py_BuildValue("(KK)", (unsigned long long)forwards, (unsigned long long)reuses);
+}
+
 static PyMethodDef Explainer_methods[] = {
+    {"forward_counts", (PyCFunction)Explainer_forward_counts, METH_NOARGS,
+     "forward_counts() -> (forward passes run, forward states reused) by this explainer."},
     {"output_shapes", (PyCFunction)Explainer_output_shapes, METH_O,
      "output_shapes(inputs) -> [shape] of the explained graph for these inputs (no compute)."},
     {"rules_json", (PyCFunction)Explainer_rules_json, METH_NOARGS, "The rule of every node as JSON."},

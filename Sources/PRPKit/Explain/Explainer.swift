@@ -18,7 +18,7 @@ public final class Explainer: @unchecked Sendable {
             rules.byKind = composite.rules.byKind.merging(config.rules.byKind) { _, explicit in explicit }
         }
         self.graph = graph
-        propagator = try RelevancePropagator(graph: graph, rules: rules)
+        propagator = try RelevancePropagator(graph: graph, rules: rules, cache: config.forwardCache)
         lrp = LRP(propagator: propagator)
         prpExplainer = PRPExplainer(propagator: propagator)
     }

@@ -1,5 +1,6 @@
-/// Captum's `LRP(model).attribute(...)`, natively: one forward pass, one batched
-/// backward, the multiply by the target score, the convergence delta.
+/// Captum's `LRP(model).attribute(...)`, natively: one forward pass (reused while the
+/// same input comes back, see `ForwardStateCache`), one batched backward, the multiply by
+/// the target score, the convergence delta.
 public final class LRP: @unchecked Sendable {
     public let propagator: RelevancePropagator
 
@@ -21,9 +22,10 @@ public final class LRP: @unchecked Sendable {
     /// Attribution for one target per example: `targets[n]` indexes output `outputIndex`
     /// of example n (all dimensions after the batch, e.g. [class] or [p, h, w]).
     public func attribute(_ inputs: [Tensor], targets: [[Int]], outputIndex: Int = 0) throws -> Attribution {
-        let state = try propagator.prepare(inputs)
+        let (state, shared) = try propagator.forwardState(inputs)
         let (start, scores) = try targetStart(state, targets: targets, outputIndex: outputIndex)
-        let relevance = try propagator.propagate(state, start: start, outputIndex: outputIndex)
+        let relevance = try propagator.propagate(state, start: start, outputIndex: outputIndex, capturing: [],
+                                                 consuming: !shared).inputs
             .map { LRP.scaled($0, by: scores) }
         let delta = LRP.convergenceDelta(relevance, scores: scores)
         return Attribution(relevance: relevance, scores: scores, convergenceDelta: delta)
@@ -80,7 +82,7 @@ public final class LRP: @unchecked Sendable {
     /// forward pass. Returns per graph input (N·K, input dims…); the start already
     /// carries any scaling, so nothing is multiplied at the end.
     public func propagate(_ inputs: [Tensor], start: Tensor, outputIndex: Int = 0) throws -> [Tensor] {
-        let state = try propagator.prepare(inputs)
-        return try propagator.propagate(state, start: start, outputIndex: outputIndex)
+        let (state, shared) = try propagator.forwardState(inputs)
+        return try propagator.propagate(state, start: start, outputIndex: outputIndex, capturing: [], consuming: !shared).inputs
     }
 }

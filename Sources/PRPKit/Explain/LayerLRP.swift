@@ -59,9 +59,10 @@ extension LRP {
                                 outputIndex: Int = 0) throws -> LayerAttribution {
         guard !layers.isEmpty else { throw PRPKitError.invalidArgument("LayerLRP: no layer given") }
         let values = try layers.map { try layerValue($0, side: side) }
-        let state = try propagator.prepare(inputs)
+        let (state, shared) = try propagator.forwardState(inputs)
         let (start, scores) = try targetStart(state, targets: targets, outputIndex: outputIndex)
-        let relevance = try propagator.propagate(state, start: start, outputIndex: outputIndex, capturing: values)
+        let relevance = try propagator.propagate(state, start: start, outputIndex: outputIndex, capturing: values,
+                                                 consuming: !shared)
             .captured.map { LRP.scaled($0, by: scores) }
         return LayerAttribution(relevance: relevance, scores: scores,
                                 convergenceDelta: relevance.map { LRP.convergenceDelta([$0], scores: scores) })

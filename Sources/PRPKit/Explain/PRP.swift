@@ -42,7 +42,7 @@ public final class PRPExplainer: @unchecked Sendable {
 
     /// Relevance maps of `prototypes` (K indices) for every image of `input` (N, C, H, W).
     public func explain(_ input: Tensor, prototypes: [Int], location: PRPLocation) throws -> Heatmaps {
-        let state = try propagator.prepare([input])
+        let (state, shared) = try propagator.forwardState([input])
         let sim = state.outputs[0]
         guard sim.rank == 4 else {
             throw PRPKitError.invalidArgument("PRP needs a model whose output is a similarity map (N, P, H, W); got \(sim.shape)")
@@ -80,7 +80,7 @@ public final class PRPExplainer: @unchecked Sendable {
                 seeds.append(chosen)
             }
         }
-        let relevance = try propagator.propagate(state, start: start)[0]
+        let relevance = try propagator.propagate(state, start: start, outputIndex: 0, capturing: [], consuming: !shared).inputs[0]
         return Heatmaps(relevance: relevance, similarity: sim, seeds: seeds)
     }
 }

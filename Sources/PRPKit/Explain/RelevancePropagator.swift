@@ -12,7 +12,8 @@
 ///   ordinary backward.
 ///
 /// One forward pass (`prepare`) serves any number of backward passes; K start signals per
-/// example run as one batch of N·K rows (row r belongs to example r / K).
+/// example run as one batch of N·K rows (row r belongs to example r / K). `forwardState`
+/// reuses the forward pass of the last input(s) across calls (`stateCache`).
 public final class RelevancePropagator: @unchecked Sendable {
     public let graph: Graph
     /// Rule of every node; nil = ordinary backward.
@@ -32,8 +33,14 @@ public final class RelevancePropagator: @unchecked Sendable {
     /// their flipped kernels): their convolutions keep the direct kernel (see
     /// `Kernels.conv2dWeightLayout`).
     let signDefiniteKeys: Set<String>
+    /// The values whose activations a backward pass reads; the forward keeps no others.
+    public let backwardReads: Set<String>
+    /// Nodes whose forward-only quantities are computed during the forward pass.
+    let preparedNodes: Set<String>
+    /// Forward states of the last inputs, reused by `forwardState`.
+    public let stateCache: ForwardStateCache
 
-    public init(graph: Graph, rules: RuleSet = RuleSet()) throws {
+    public init(graph: Graph, rules: RuleSet = RuleSet(), cache: ForwardStateCache.Limits = .init()) throws {
         self.graph = graph
         let resolved = try rules.resolve(graph)
         self.rules = resolved
@@ -74,6 +81,47 @@ public final class RelevancePropagator: @unchecked Sendable {
         for (name, _) in signed { definite.insert(name + "\u{2}W+") }
         for (name, w) in flipped where Kernels.isSignDefinite(w) { definite.insert(name + "\u{2}flipped") }
         signDefiniteKeys = definite
+        stateCache = ForwardStateCache(limits: cache)
+        (backwardReads, preparedNodes) = RelevancePropagator.forwardNeeds(graph, resolved, hookOwner: owner)
+    }
+
+    /// Which activations the backward reads, and which nodes `prepare` visits.
+    /// A value is read when its input hook multiplies by it — except when its only
+    /// consumer is the IdentityRule node owning the hook: a signal there implies that node
+    /// ran and remembered the replacement — and when a rule's backward or an ordinary VJP
+    /// needs its values (not only its shape).
+    static func forwardNeeds(_ graph: Graph, _ rules: [String: Rule?], hookOwner: [String: Node])
+        -> (reads: Set<String>, prepared: Set<String>) {
+        var consumers: [String: Set<String>] = [:]
+        for node in graph.nodes { for input in node.inputs { consumers[input, default: []].insert(node.name) } }
+        var reads = Set<String>(), prepared = Set<String>()
+        for (value, owner) in hookOwner {
+            if (rules[owner.name] ?? nil)?.kind == .identity && consumers[value] == [owner.name] { continue }
+            reads.insert(value)
+        }
+        for node in graph.nodes {
+            let rule = rules[node.name] ?? nil
+            if case .maxPool2d = node.op { prepared.insert(node.name) }
+            switch rule?.kind {
+            case .zBeta?, .prototypeSimilarity?:
+                reads.insert(node.inputs[0]); prepared.insert(node.name)
+            case .prpAlpha1Beta0?:
+                prepared.insert(node.name)  // its cache holds x⁺ (x itself when x ≥ 0) and x⁻
+            case .stackedSum?:
+                reads.formUnion(node.inputs)  // the denominator a + b is recomputed from them
+            case .passThrough?:
+                break
+            default:
+                switch node.op {
+                case .relu, .sigmoid, .tanh, .l2Distance, .logSimilarity, .expSimilarity: reads.insert(node.inputs[0])
+                default: break
+                }
+            }
+            if let rule, rule.hooksTensors, !(rule.kind == .identity && node.inputs.allSatisfy({ hookOwner[$0]?.name == node.name })) {
+                prepared.insert(node.name)  // its denominator
+            }
+        }
+        return (reads, prepared)
     }
 
     /// Whether `node` is an IdentityRule node owning the input hook of every input.
@@ -81,75 +129,56 @@ public final class RelevancePropagator: @unchecked Sendable {
         rule.kind == .identity && node.inputs.allSatisfy { hookOwner[$0]?.name == node.name }
     }
 
-    /// The forward pass and everything the backward passes reuse.
-    public final class ForwardState: @unchecked Sendable {
-        public let batch: Int
-        public let activations: [String: Tensor]
-        public let outputs: [Tensor]
-        /// z' + ε·sign0(z') of every hooking node.
-        let denominators: [String: Tensor]
-        /// Argmax per output of every max_pool2d node, for the forward batch.
-        let maxPoolIndices: [String: [Int32]]
-        /// Forward-only quantities of the PRP composite's rules (z^B and α1β0
-        /// denominators, StackedSum denominators, similarity normalisers).
-        let ruleCaches: [String: RuleCache]
-
-        init(batch: Int, activations: [String: Tensor], outputs: [Tensor],
-             denominators: [String: Tensor], maxPoolIndices: [String: [Int32]],
-             ruleCaches: [String: RuleCache]) {
-            self.batch = batch; self.activations = activations; self.outputs = outputs
-            self.denominators = denominators; self.maxPoolIndices = maxPoolIndices
-            self.ruleCaches = ruleCaches
-        }
+    /// The forward state for `inputs`: the kept one when these exact inputs were seen last
+    /// (see `ForwardStateCache`), else a new forward pass, kept if the limits allow.
+    /// `shared` says whether the state is (now) in the cache: then the caller must not
+    /// consume it in a backward pass.
+    public func forwardState(_ inputs: [Tensor]) throws -> (state: ForwardState, shared: Bool) {
+        if let state = stateCache.lookup(inputs) { return (state, true) }
+        let state = try prepare(inputs)
+        return (state, stateCache.insert(state))
     }
 
-    enum RuleCache {
-        case denominator(Tensor)
-        case alpha1Beta0(Alpha1Beta0Cache)
-        case zBeta(ZBetaCache)
-        case similarity(Tensor)
-    }
-
-    /// Runs the forward pass once, keeping what every later backward pass needs.
-    /// `profile` records each node's forward and rule-forward work.
-    public func prepare(_ inputs: [Tensor], profile: PassProfile? = nil) throws -> ForwardState {
-        let forward = try graph.forward(inputs, keepActivations: true, profile: profile)
-        let acts = forward.activations
+    /// Runs the forward pass once, keeping what every later backward pass needs and
+    /// computing the rules' forward-only quantities while each node's inputs are alive.
+    /// `retainingAll` keeps every value instead (tests compare both). `profile` records
+    /// each node's forward and rule-forward work.
+    public func prepare(_ inputs: [Tensor], retainingAll: Bool = false, profile: PassProfile? = nil) throws -> ForwardState {
+        let owned = inputs.map { $0.copy() }
+        let shapes = try graph.inferShapes(owned.map(\.shape))
         var denominators: [String: Tensor] = [:]
         var indices: [String: [Int32]] = [:]
         var caches: [String: RuleCache] = [:]
         // Forward-only quantities of each node's rule.
-        func prepareNode(_ node: Node) throws {
+        func prepareNode(_ node: Node, _ x: [Tensor], _ out: Tensor) throws {
             if case .maxPool2d(let a) = node.op {
-                let out = acts[node.name]!
                 var idx = [Int32](repeating: 0, count: out.count)
-                idx.withUnsafeMutableBufferPointer { _ = Kernels.maxPool2d(acts[node.inputs[0]]!, a, indices: $0.baseAddress) }
+                idx.withUnsafeMutableBufferPointer { _ = Kernels.maxPool2d(x[0], a, indices: $0.baseAddress) }
                 indices[node.name] = idx
             }
-            guard let rule = rules[node.name] ?? nil else { return }
-            let x = node.inputs.map { acts[$0]! }
+            guard let rule = self.rules[node.name] ?? nil else { return }
             switch rule.kind {
-            case .zBeta: caches[node.name] = .zBeta(try zBetaPrepare(node, rule: rule, input: x[0]))
-            case .prpAlpha1Beta0: caches[node.name] = .alpha1Beta0(prpAlpha1Beta0Prepare(node, rule: rule, input: x[0]))
-            case .stackedSum: caches[node.name] = .denominator(stackedSumPrepare(rule: rule, output: acts[node.name]!))
-            case .prototypeSimilarity: caches[node.name] = .similarity(prototypeSimilarityPrepare(node, rule: rule, input: x[0]))
+            case .zBeta: caches[node.name] = .zBeta(try self.zBetaPrepare(node, rule: rule, input: x[0]))
+            case .prpAlpha1Beta0: caches[node.name] = .alpha1Beta0(self.prpAlpha1Beta0Prepare(node, rule: rule, input: x[0]))
+            case .prototypeSimilarity: caches[node.name] = .similarity(self.prototypeSimilarityPrepare(node, rule: rule, input: x[0]))
             default: break
             }
-            guard rule.hooksTensors, !replacesOwnInputs(node, rule) else { return }
-            let z: Tensor
-            if let params = modifiedParameters[node.name] {
-                z = graph.evaluate(node, node.inputs.map { acts[$0]! }, overrides: params)
-            } else {
-                z = acts[node.name]!
-            }
+            guard rule.hooksTensors, !self.replacesOwnInputs(node, rule) else { return }
+            let z = self.modifiedParameters[node.name].map { self.graph.evaluate(node, x, overrides: $0) } ?? out
             let eps = rule.epsilon
             denominators[node.name] = Kernels.map(z) { v in v + (v < 0 ? -eps : eps) }
         }
-        for node in graph.nodes {
-            if let profile { try profile.time(node, "rule forward") { try prepareNode(node) } } else { try prepareNode(node) }
+        let forward = try graph.forward(owned, retaining: retainingAll ? nil : backwardReads,
+                                        observed: preparedNodes, profile: profile) { node, x, out in
+            if let profile {
+                try profile.time(node, "rule forward") { try prepareNode(node, x, out) }
+            } else {
+                try prepareNode(node, x, out)
+            }
         }
-        return ForwardState(batch: inputs[0].shape[0], activations: acts, outputs: forward.outputs,
-                            denominators: denominators, maxPoolIndices: indices, ruleCaches: caches)
+        return ForwardState(batch: owned[0].shape[0], inputs: owned, outputs: forward.outputs, shapes: shapes,
+                            activations: forward.activations, denominators: denominators,
+                            maxPoolIndices: indices, ruleCaches: caches)
     }
 
     /// Propagates `start` — the signal at graph output `outputIndex`, shaped
@@ -159,7 +188,7 @@ public final class RelevancePropagator: @unchecked Sendable {
     /// `profile` records each node's backward work.
     public func propagate(_ state: ForwardState, start: Tensor, outputIndex: Int = 0,
                           profile: PassProfile? = nil) throws -> [Tensor] {
-        try propagate(state, start: start, outputIndex: outputIndex, capturing: [], profile: profile).inputs
+        try propagate(state, start: start, outputIndex: outputIndex, capturing: [], consuming: false, profile: profile).inputs
     }
 
     /// `propagate`, also reporting the signal at each value named in `capturing` (a node's
@@ -169,8 +198,15 @@ public final class RelevancePropagator: @unchecked Sendable {
     /// Returns the graph inputs' signals and the captured ones (in `capturing` order).
     public func propagate(_ state: ForwardState, start: Tensor, outputIndex: Int = 0,
                           capturing values: [String], profile: PassProfile? = nil) throws -> (inputs: [Tensor], captured: [Tensor]) {
+        try propagate(state, start: start, outputIndex: outputIndex, capturing: values, consuming: false, profile: profile)
+    }
+
+    /// `consuming`: `state` is used by this backward only; each node's entries are
+    /// dropped once it has been passed (the memory goes back while the signals grow).
+    func propagate(_ state: ForwardState, start: Tensor, outputIndex: Int, capturing values: [String],
+                   consuming: Bool, profile: PassProfile? = nil) throws -> (inputs: [Tensor], captured: [Tensor]) {
         let wanted = Set(values)
-        for v in wanted where state.activations[v] == nil {
+        for v in wanted where state.shapes[v] == nil {
             throw PRPKitError.invalidArgument("no value named '\(v)' in the graph")
         }
         var captured: [String: Tensor] = [:]
@@ -178,7 +214,7 @@ public final class RelevancePropagator: @unchecked Sendable {
             throw PRPKitError.invalidArgument("output index \(outputIndex) out of range (model has \(graph.outputs.count))")
         }
         let outName = graph.outputs[outputIndex]
-        let outShape = state.activations[outName]!.shape
+        let outShape = state.shapes[outName]!
         guard start.rank == outShape.count, start.shape[0] % state.batch == 0, start.shape[0] > 0,
               Array(start.shape.dropFirst()) == Array(outShape.dropFirst()) else {
             throw PRPKitError.invalidArgument(
@@ -196,7 +232,7 @@ public final class RelevancePropagator: @unchecked Sendable {
         func hooked(_ value: String, _ total: Tensor) -> Tensor {
             guard let owner = hookOwner[value] else { return total }
             if (rules[owner.name] ?? nil)?.kind == .identity, let r = remembered[owner.name] { return r }
-            return Kernels.rowBroadcast(total, state.activations[value]!)
+            return Kernels.rowBroadcast(total, state.activation(value))
         }
 
         func backward(_ node: Node) throws {
@@ -213,7 +249,6 @@ public final class RelevancePropagator: @unchecked Sendable {
                     g = Kernels.rowBroadcast(g, state.denominators[node.name]!, divide: true)
                 }
             }
-            let inputs = node.inputs.map { state.activations[$0]! }
             let contributions: [Tensor?]
             switch (rule?.kind, state.ruleCaches[node.name]) {
             case (.passThrough?, _):
@@ -222,36 +257,41 @@ public final class RelevancePropagator: @unchecked Sendable {
                 // Every input hook will replace the signal by the remembered one.
                 contributions = node.inputs.map { _ in g }
             case (.zBeta?, .zBeta(let cache)?):
-                contributions = [zBetaBackward(node, rule: rule!, g: g, input: inputs[0], cache: cache)]
+                contributions = [zBetaBackward(node, rule: rule!, g: g, input: state.activation(node.inputs[0]), cache: cache)]
             case (.prpAlpha1Beta0?, .alpha1Beta0(let cache)?):
-                contributions = [prpAlpha1Beta0Backward(node, g: g, input: inputs[0], cache: cache)]
-            case (.stackedSum?, .denominator(let den)?):
-                contributions = stackedSumBackward(g: g, inputs: inputs, denominator: den)
+                contributions = [prpAlpha1Beta0Backward(node, g: g, inputShape: state.shapes[node.inputs[0]]!, cache: cache)]
+            case (.stackedSum?, _):
+                contributions = stackedSumBackward(rule: rule!, g: g, inputs: node.inputs.map(state.activation))
             case (.prototypeSimilarity?, .similarity(let sums)?):
-                contributions = [prototypeSimilarityBackward(node, rule: rule!, g: g, input: inputs[0],
+                contributions = [prototypeSimilarityBackward(node, rule: rule!, g: g, input: state.activation(node.inputs[0]),
                                                              sums: sums, forwardBatch: state.batch)]
             default:
-                contributions = try vectorJacobian(node, g, inputs: inputs, state: state,
-                                                   overrides: modifiedParameters[node.name] ?? [:])
+                contributions = try vectorJacobian(node, g, state: state, overrides: modifiedParameters[node.name] ?? [:])
             }
+            if consuming { state.release(after: node) }
             for (name, c) in zip(node.inputs, contributions) {
                 guard let c else { continue }
                 if let existing = signals[name] { Kernels.accumulate(existing, c) } else { signals[name] = c }
             }
         }
-        for node in graph.nodes.reversed() where signals[node.name] != nil {
-            if let profile { try profile.time(node, "backward") { try backward(node) } } else { try backward(node) }
+        for node in graph.nodes.reversed() {
+            if signals[node.name] == nil {
+                if consuming { state.release(after: node) }
+            } else if let profile {
+                try profile.time(node, "backward") { try backward(node) }
+            } else {
+                try backward(node)
+            }
         }
         let inputs = graph.inputs.map { info -> Tensor in
-            let x = state.activations[info.name]!
             guard let total = signals[info.name] else {
-                return Tensor(zeros: [start.shape[0]] + Array(x.shape.dropFirst()))
+                return Tensor(zeros: [start.shape[0]] + Array(state.shapes[info.name]!.dropFirst()))
             }
             return hooked(info.name, total)
         }
         for (info, r) in zip(graph.inputs, inputs) where wanted.contains(info.name) { captured[info.name] = r }
         return (inputs, values.map { v in
-            captured[v] ?? Tensor(zeros: [start.shape[0]] + Array(state.activations[v]!.shape.dropFirst()))
+            captured[v] ?? Tensor(zeros: [start.shape[0]] + Array(state.shapes[v]!.dropFirst()))
         })
     }
 }

@@ -5,30 +5,33 @@ import Glibc
 extension RelevancePropagator {
     /// The ordinary backward of `node` for signal `g` (B rows, B a multiple of the
     /// forward batch), with the rule's parameters in `overrides`. One entry per node
-    /// input; nil where no signal flows.
-    func vectorJacobian(_ node: Node, _ g: Tensor, inputs x: [Tensor], state: ForwardState,
+    /// input; nil where no signal flows. Reads input values only for relu, sigmoid, tanh
+    /// and the prototype head's ops (`forwardNeeds` keeps those); every other op needs
+    /// only the input shapes.
+    func vectorJacobian(_ node: Node, _ g: Tensor, state: ForwardState,
                         overrides: [String: Tensor?]) throws -> [Tensor?] {
+        let shapes = node.inputs.map { state.shapes[$0]! }
         func parameter(_ role: String) -> Tensor? {
             if let o = overrides[role] { return o }
             return graph.parameter(node, role)
         }
         let rows = g.shape[0]
-        func spatial(_ t: Tensor) -> Pair2 { Pair2(t.shape[2], t.shape[3]) }
+        func spatial(_ shape: [Int]) -> Pair2 { Pair2(shape[2], shape[3]) }
         switch node.op {
         case .conv2d:
-            return [layerInputGradient(node, g, weight: parameter("weight")!, input: x[0], flipped: flippedWeights[node.name])]
+            return [layerInputGradient(node, g, weight: parameter("weight")!, inputShape: shapes[0], flipped: flippedWeights[node.name])]
         case .linear:
             return [Kernels.linearInputGradient(g, weight: parameter("weight")!)]
         case .maxPool2d:
             let idx = state.maxPoolIndices[node.name]!
             return [idx.withUnsafeBufferPointer {
                 Kernels.maxPool2dInputGradient(g, indices: $0.baseAddress!, forwardBatch: state.batch,
-                                               inputSize: spatial(x[0]))
+                                               inputSize: spatial(shapes[0]))
             }]
         case .avgPool2d(let a):
-            return [Kernels.avgPool2dInputGradient(g, a, inputSize: spatial(x[0]))]
+            return [Kernels.avgPool2dInputGradient(g, a, inputSize: spatial(shapes[0]))]
         case .adaptiveAvgPool2d:
-            return [Kernels.adaptiveAvgPool2dInputGradient(g, inputSize: spatial(x[0]))]
+            return [Kernels.adaptiveAvgPool2dInputGradient(g, inputSize: spatial(shapes[0]))]
         case .batchNorm2d(let eps):
             let w = parameter("weight")!, v = parameter("running_var")!
             let c = w.count, hw = g.count / (rows * c)
@@ -43,41 +46,41 @@ extension RelevancePropagator {
             }
             return [out]
         case .relu:
-            let mask = Kernels.map(x[0]) { $0 > 0 ? 1 : 0 }
+            let mask = Kernels.map(state.activation(node.inputs[0])) { $0 > 0 ? 1 : 0 }
             return [Kernels.rowBroadcast(g, mask)]
         case .sigmoid:
-            let d = Kernels.map(x[0]) { v in let s = 1 / (1 + expf(-v)); return s * (1 - s) }
+            let d = Kernels.map(state.activation(node.inputs[0])) { v in let s = 1 / (1 + expf(-v)); return s * (1 - s) }
             return [Kernels.rowBroadcast(g, d)]
         case .tanh:
-            let d = Kernels.map(x[0]) { v in let t = tanhf(v); return 1 - t * t }
+            let d = Kernels.map(state.activation(node.inputs[0])) { v in let t = tanhf(v); return 1 - t * t }
             return [Kernels.rowBroadcast(g, d)]
         case .dropout:
             return [g]
         case .add:
             return [g, g.copy()]
         case .flatten, .reshape:
-            return [try g.reshaped([rows] + Array(x[0].shape.dropFirst()))]
+            return [try g.reshaped([rows] + Array(shapes[0].dropFirst()))]
         case .concat(let axis):
             let ax = axis < 0 ? axis + g.rank : axis
             var offset = 0
-            return x.map { part in
+            return shapes.map { part in
                 var shape = g.shape
-                shape[ax] = part.shape[ax]
+                shape[ax] = part[ax]
                 let out = Tensor(zeros: shape)
                 let outer = shape[..<ax].reduce(1, *), inner = shape[(ax + 1)...].reduce(1, *)
-                let row = part.shape[ax] * inner, rowIn = g.shape[ax] * inner
+                let row = part[ax] * inner, rowIn = g.shape[ax] * inner
                 for o in 0..<outer {
                     (out.data + o * row).update(from: g.data + o * rowIn + offset * inner, count: row)
                 }
-                offset += part.shape[ax]
+                offset += part[ax]
                 return out
             }
         case .l2Distance:
-            return [Kernels.l2DistanceInputGradient(g, features: x[0], prototypes: parameter("prototypes")!)]
+            return [Kernels.l2DistanceInputGradient(g, features: state.activation(node.inputs[0]), prototypes: parameter("prototypes")!)]
         case .logSimilarity(let eps):
-            return [Kernels.logSimilarityInputGradient(g, distances: x[0], epsilon: eps)]
+            return [Kernels.logSimilarityInputGradient(g, distances: state.activation(node.inputs[0]), epsilon: eps)]
         case .expSimilarity(let eps, let logp):
-            return [Kernels.expSimilarityInputGradient(g, distances: x[0], epsilon: eps, logProbabilities: logp)]
+            return [Kernels.expSimilarityInputGradient(g, distances: state.activation(node.inputs[0]), epsilon: eps, logProbabilities: logp)]
         case .spatialMin, .spatialMax:
             throw PRPKitError.unsupported(
                 "node '\(node.name)' (\(node.op.kind)): no ordinary backward yet; give it a prototype-layer rule")

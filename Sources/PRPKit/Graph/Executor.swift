@@ -2,8 +2,8 @@
 public struct ForwardResult: @unchecked Sendable {
     /// The graph's outputs, in `Graph.outputs` order.
     public var outputs: [Tensor]
-    /// Every value (inputs and node outputs) by name when activations were kept;
-    /// otherwise empty. Relevance propagation needs them.
+    /// The values that were asked to be kept (every value with `keepActivations`), by
+    /// name; otherwise empty. Relevance propagation needs them.
     public var activations: [String: Tensor]
 }
 
@@ -14,40 +14,58 @@ extension Graph {
     /// profile one pass at a time: `profile` records each node's time and convolutions).
     public func forward(_ inputs: [Tensor], keepActivations: Bool = false,
                         profile: PassProfile? = nil) throws -> ForwardResult {
+        try forward(inputs, retaining: keepActivations ? nil : [], profile: profile)
+    }
+
+    /// The forward pass, keeping the values named in `retain` (nil: every value) in
+    /// `activations`; any other intermediate is released after its last reader, and an
+    /// elementwise node may overwrite an input that nothing reads afterwards.
+    /// `visit` is called right after each node named in `observed`, with the node's inputs
+    /// (never overwritten by it) and its output: relevance propagation computes its
+    /// forward-only quantities there, while the inputs are still alive.
+    public func forward(_ inputs: [Tensor], retaining retain: Set<String>?, observed: Set<String> = [],
+                        profile: PassProfile? = nil,
+                        visit: (Node, [Tensor], Tensor) throws -> Void = { _, _, _ in }) throws -> ForwardResult {
         _ = try inferShapes(inputs.map(\.shape))
         var values: [String: Tensor] = [:]
         for (info, tensor) in zip(self.inputs, inputs) { values[info.name] = tensor }
         var remainingUses: [String: Int] = [:]
-        if !keepActivations {
+        if let retain {
             for node in nodes { for input in node.inputs { remainingUses[input, default: 0] += 1 } }
             for output in outputs { remainingUses[output, default: 0] += 1 }
+            for name in retain { remainingUses[name, default: 0] += 1 }
         }
-        // Without kept activations, a conv's BatchNorm/ReLU run in its store (same floats).
-        let fusions = keepActivations ? [:] : convEpilogueFusions()
+        // When nothing is kept or observed, a conv's BatchNorm/ReLU run in its store (same
+        // floats); otherwise the intermediate a fusion skips could be one that is read.
+        let fusions = retain?.isEmpty == true && observed.isEmpty ? convEpilogueFusions() : [:]
         var absorbed: Set<String> = []
         for node in nodes {
             if absorbed.contains(node.name) { continue }
             let args = node.inputs.map { values[$0]! }
-            // Without kept activations, an elementwise node may overwrite its first input
-            // when this node is that input's last reader and prpkit owns its memory.
+            // An elementwise node may overwrite its first input when this node is that
+            // input's last reader, nobody keeps it, and prpkit owns its memory.
             var reusable: Tensor? = nil
-            if !keepActivations, let first = node.inputs.first, remainingUses[first] == 1,
+            let watched = observed.contains(node.name)
+            if retain != nil, !watched, let first = node.inputs.first, remainingUses[first] == 1,
                node.inputs.dropFirst().allSatisfy({ $0 != first }), args[0].storage.owned {
                 reusable = args[0]
             }
             let fused = fusions[node.name]
             if let fused { absorbed.formUnion(fused.absorbed) }
             let run = { self.evaluate(node, args, reuse: reusable, epilogue: fused?.epilogue) }
-            values[fused?.output ?? node.name] = profile.map { $0.time(node, "forward", run) } ?? run()
-            if !keepActivations {
+            let out = profile.map { $0.time(node, "forward", run) } ?? run()
+            values[fused?.output ?? node.name] = out
+            if watched { try visit(node, args, out) }
+            if retain != nil {
                 for input in node.inputs {
                     remainingUses[input]! -= 1
                     if remainingUses[input] == 0 { values[input] = nil }
                 }
             }
         }
-        return ForwardResult(outputs: outputs.map { values[$0]! },
-                             activations: keepActivations ? values : [:])
+        let kept: [String: Tensor]
+        if let retain { kept = values.filter { retain.contains($0.key) } } else { kept = values }
+        return ForwardResult(outputs: outputs.map { values[$0]! }, activations: kept)
     }
 
     /// The parameter tensor bound to `role` on `node` (nil when optional and absent).

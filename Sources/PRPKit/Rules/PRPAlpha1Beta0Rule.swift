@@ -33,12 +33,13 @@ extension RelevancePropagator {
         return Alpha1Beta0Cache(denominator: den, xPlus: xPlus, xMinus: xMinus)
     }
 
-    func prpAlpha1Beta0Backward(_ node: Node, g: Tensor, input x: Tensor, cache: Alpha1Beta0Cache) -> Tensor {
+    func prpAlpha1Beta0Backward(_ node: Node, g: Tensor, inputShape: [Int], cache: Alpha1Beta0Cache) -> Tensor {
         let n = Kernels.rowBroadcast(g, cache.denominator, divide: true)
-        let out = Kernels.rowBroadcast(layerInputGradient(node, n, weight: signedWeights[node.name]!.plus, input: x,
+        let out = Kernels.rowBroadcast(layerInputGradient(node, n, weight: signedWeights[node.name]!.plus, inputShape: inputShape,
                                                           flipped: flippedWeights[node.name]), cache.xPlus)
         if let xm = cache.xMinus {
-            Kernels.accumulate(out, Kernels.rowBroadcast(layerInputGradient(node, n, weight: signedWeights[node.name]!.minus, input: x), xm))
+            Kernels.accumulate(out, Kernels.rowBroadcast(layerInputGradient(node, n, weight: signedWeights[node.name]!.minus,
+                                                                            inputShape: inputShape), xm))
         }
         return out
     }

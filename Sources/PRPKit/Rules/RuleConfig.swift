@@ -5,9 +5,12 @@ public struct ExplainerConfig: Equatable, Sendable {
     public var composite: PRPCompositeOptions?
     /// Explicit rules; they override the composite's.
     public var rules = RuleSet()
+    /// How many forward states (and bytes) the explainer keeps for reuse across calls.
+    public var forwardCache = ForwardStateCache.Limits()
 
-    public init(composite: PRPCompositeOptions? = nil, rules: RuleSet = RuleSet()) {
-        self.composite = composite; self.rules = rules
+    public init(composite: PRPCompositeOptions? = nil, rules: RuleSet = RuleSet(),
+                forwardCache: ForwardStateCache.Limits = .init()) {
+        self.composite = composite; self.rules = rules; self.forwardCache = forwardCache
     }
 
     public init(json text: String) throws {
@@ -16,7 +19,20 @@ public struct ExplainerConfig: Equatable, Sendable {
             throw PRPKitError.invalidArgument("explainer config: \(e.message)")
         }
         let top = try ConfigReader(value, "explainer config")
-        try top.allow(["composite", "composite_options", "rules"])
+        try top.allow(["composite", "composite_options", "rules", "forward_cache"])
+        if let v = top["forward_cache"] {
+            let r = try ConfigReader(v, "forward_cache")
+            try r.allow(["states", "megabytes"])
+            func count(_ key: String, _ limit: Int) throws -> Int? {
+                guard let f = try r.float(key) else { return nil }
+                guard f >= 0, f <= Float(limit), f == f.rounded() else {
+                    throw PRPKitError.invalidArgument("forward_cache.\(key) must be an integer in 0...\(limit)")
+                }
+                return Int(f)
+            }
+            forwardCache.states = try count("states", 1 << 16) ?? forwardCache.states
+            forwardCache.bytes = try count("megabytes", 1 << 24).map { $0 << 20 } ?? forwardCache.bytes
+        }
         switch top[ "composite"] {
         case nil, .null?: guard top["composite_options"] == nil else {
                 throw PRPKitError.invalidArgument("explainer config: composite_options given without a composite")

@@ -18,7 +18,10 @@ extension RelevancePropagator {
         return Kernels.map(o) { $0 == 0 ? eps : $0 }
     }
 
-    func stackedSumBackward(g: Tensor, inputs x: [Tensor], denominator: Tensor) -> [Tensor] {
+    /// The denominator is recomputed from the inputs (o = a + b, the forward's own float
+    /// sum) rather than kept from the forward: one elementwise pass instead of a stored map.
+    func stackedSumBackward(rule: Rule, g: Tensor, inputs x: [Tensor]) -> [Tensor] {
+        let denominator = stackedSumPrepare(rule: rule, output: Kernels.add(x[0], x[1]))
         let q = Kernels.rowBroadcast(g, denominator, divide: true)
         return [Kernels.rowBroadcast(q, x[0]), Kernels.rowBroadcast(q, x[1])]
     }

@@ -78,9 +78,9 @@ extension RelevancePropagator {
     func zBetaBackward(_ node: Node, rule: Rule, g: Tensor, input x: Tensor, cache: ZBetaCache) -> Tensor {
         let w = graph.parameter(node, "weight")!
         let n = Kernels.rowBroadcast(g, cache.denominator, divide: true)
-        let tx = layerInputGradient(node, n, weight: w, input: x)
-        let tl = layerInputGradient(node, n, weight: signedWeights[node.name]!.plus, input: x)
-        let tu = layerInputGradient(node, n, weight: signedWeights[node.name]!.minus, input: x)
+        let tx = layerInputGradient(node, n, weight: w, inputShape: x.shape)
+        let tl = layerInputGradient(node, n, weight: signedWeights[node.name]!.plus, inputShape: x.shape)
+        let tu = layerInputGradient(node, n, weight: signedWeights[node.name]!.minus, inputShape: x.shape)
         let out = Kernels.rowBroadcast(tx, x)
         let per = cache.lower.count
         let op = out.data, lp = tl.data, up = tu.data, lb = cache.lower.data, ub = cache.upper.data
@@ -111,9 +111,9 @@ extension RelevancePropagator {
         return Kernels.conv2d(x, weight: weight, bias: bias, a, packedWeights: packed)
     }
 
-    /// Wᵀ·g for a conv2d or linear node (the VJP with respect to its input); `flipped` is
-    /// the cached flipped kernel of `weight`, if any.
-    func layerInputGradient(_ node: Node, _ g: Tensor, weight: Tensor, input x: Tensor, flipped: Tensor? = nil) -> Tensor {
+    /// Wᵀ·g for a conv2d or linear node (the VJP with respect to its input, whose forward
+    /// shape is `inputShape`); `flipped` is the cached flipped kernel of `weight`, if any.
+    func layerInputGradient(_ node: Node, _ g: Tensor, weight: Tensor, inputShape: [Int], flipped: Tensor? = nil) -> Tensor {
         if case .conv2d(let a) = node.op {
             if let flipped, Kernels.transposedAsForward(weight, a) {
                 // The flipped kernel is cached per node, so is its packing.
@@ -123,7 +123,7 @@ extension RelevancePropagator {
                                          dilation: a.dilation, groups: 1)
                 return cachedConv(g, weight: flipped, bias: nil, t, cacheKey: node.name + "\u{2}flipped")
             }
-            return Kernels.conv2dInputGradient(g, weight: weight, a, inputSize: Pair2(x.shape[2], x.shape[3]), flipped: flipped)
+            return Kernels.conv2dInputGradient(g, weight: weight, a, inputSize: Pair2(inputShape[2], inputShape[3]), flipped: flipped)
         }
         return Kernels.linearInputGradient(g, weight: weight)
     }
