@@ -17,6 +17,7 @@ common numeric dtypes so that foreign files can be inspected.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from typing import Mapping
 
@@ -62,10 +63,21 @@ def save_bytes(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str] | 
 
 
 def save_file(tensors: Mapping[str, np.ndarray], path: str, metadata: Mapping[str, str] | None = None) -> None:
-    """Writes float32 `tensors` and string `metadata` to `path` (see `save_bytes`)."""
+    """Writes float32 `tensors` and string `metadata` to `path` (see `save_bytes`).
+
+    The bytes go to a temporary file beside `path`, which then replaces it: a process that
+    has the old file loaded (prpkit maps model files into memory) keeps its intact copy,
+    and a failed write leaves no half-written file behind."""
     data = save_bytes(tensors, metadata)
-    with open(path, "wb") as f:
-        f.write(data)
+    temporary = f"{os.fspath(path)}.tmp-{os.getpid()}"
+    try:
+        with open(temporary, "wb") as f:
+            f.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
 
 
 def load_bytes(buf: bytes) -> tuple[dict[str, np.ndarray], dict[str, str]]:

@@ -60,6 +60,8 @@ public enum Composites {
                 weight: graph.parameter(conv, "weight")!, bias: graph.parameter(conv, "bias"),
                 gamma: graph.parameter(bn, "weight")!, beta: graph.parameter(bn, "bias")!,
                 mean: graph.parameter(bn, "running_mean")!, variance: graph.parameter(bn, "running_var")!, epsilon: eps)
+            // The composite uses the folded copy; a memory-mapped original need not stay resident.
+            graph.parameter(conv, "weight")!.storage.releaseResidentPages()
             let c = w.shape[0]
             params["\(convName).weight#merged"] = w
             params["\(convName).bias#merged"] = b

@@ -22,8 +22,11 @@ public final class RelevancePropagator: @unchecked Sendable {
     let modifiedParameters: [String: [String: Tensor?]]
     /// Value name → the hooking node that owns its input hook.
     let hookOwner: [String: Node]
-    /// W⁺ and W⁻ of every z^B / CaBRNet-α1β0 layer, computed once per propagator.
-    let signedWeights: [String: (plus: Tensor, minus: Tensor)]
+    /// W⁺ of every z^B / CaBRNet-α1β0 layer, computed once per propagator.
+    let positiveWeights: [String: Tensor]
+    /// W⁻ of those layers, made on first use: α1β0 needs it only for inputs with negative
+    /// entries, which the PRP composite's layers after the first never see (post-ReLU).
+    let negativeWeights = OnceMap<Tensor>()
     /// The flipped, transposed kernel of the weight each stride-1 conv propagates through
     /// (W⁺ for CaBRNet's α1β0, the rule's weight otherwise), computed once.
     let flippedWeights: [String: Tensor]
@@ -46,11 +49,11 @@ public final class RelevancePropagator: @unchecked Sendable {
         self.rules = resolved
         var modified: [String: [String: Tensor?]] = [:]
         var owner: [String: Node] = [:]
-        var signed: [String: (plus: Tensor, minus: Tensor)] = [:]
+        var positive: [String: Tensor] = [:]
         for node in graph.nodes {
             if let rule = resolved[node.name] ?? nil, rule.kind == .zBeta || rule.kind == .prpAlpha1Beta0,
                let w = graph.parameter(node, "weight") {
-                signed[node.name] = (Kernels.map(w) { max($0, 0) }, Kernels.map(w) { min($0, 0) })
+                positive[node.name] = Kernels.map(w) { max($0, 0) }
             }
             guard let rule = resolved[node.name] ?? nil, rule.hooksTensors else { continue }
             for input in node.inputs where owner[input] == nil { owner[input] = node }
@@ -62,14 +65,14 @@ public final class RelevancePropagator: @unchecked Sendable {
         }
         modifiedParameters = modified
         hookOwner = owner
-        signedWeights = signed
+        positiveWeights = positive
         var flipped: [String: Tensor] = [:]
         for node in graph.nodes {
             guard case .conv2d(let a) = node.op, let w = graph.parameter(node, "weight"),
                   Kernels.transposedAsForward(w, a) else { continue }
             let rule = resolved[node.name] ?? nil
             switch rule?.kind {
-            case .prpAlpha1Beta0?: flipped[node.name] = Kernels.flippedTransposedKernel(signed[node.name]!.plus)
+            case .prpAlpha1Beta0?: flipped[node.name] = Kernels.flippedTransposedKernel(positive[node.name]!)
             case .zBeta?, .passThrough?, .stackedSum?, .prototypeSimilarity?: break
             default:
                 let used = modified[node.name]?["weight"].flatMap { $0 } ?? w
@@ -78,7 +81,7 @@ public final class RelevancePropagator: @unchecked Sendable {
         }
         flippedWeights = flipped
         var definite: Set<String> = []
-        for (name, _) in signed { definite.insert(name + "\u{2}W+") }
+        for name in positive.keys { definite.insert(name + "\u{2}W+") }
         for (name, w) in flipped where Kernels.isSignDefinite(w) { definite.insert(name + "\u{2}flipped") }
         signDefiniteKeys = definite
         stateCache = ForwardStateCache(limits: cache)
@@ -122,6 +125,11 @@ public final class RelevancePropagator: @unchecked Sendable {
             }
         }
         return (reads, prepared)
+    }
+
+    /// W⁻ = min(W, 0) of a z^B / α1β0 node.
+    func negativeWeight(_ node: Node) -> Tensor {
+        negativeWeights.value(node.name) { Kernels.map(graph.parameter(node, "weight")!) { min($0, 0) } }
     }
 
     /// Whether `node` is an IdentityRule node owning the input hook of every input.

@@ -69,6 +69,26 @@ enum FileIO {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
+    /// Maps a whole regular file read-only into memory (private, copy-on-write). Nothing is
+    /// read until a page is touched, and untouched or released pages cost no memory.
+    /// nil for an empty file (nothing to map).
+    static func map(path: String) throws -> MappedFile? {
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is rejected below).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw PRPKitError.io("cannot open '\(path)' for reading: \(reason())") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw PRPKitError.io("cannot stat '\(path)': \(reason())") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw PRPKitError.io("'\(path)' is not a regular file") }
+        let size = Int(info.st_size)
+        if size == 0 { return nil }
+        // Writable but private: a stray write could only change this process's copy.
+        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
+            throw PRPKitError.io("cannot map '\(path)': \(reason())")
+        }
+        return MappedFile(base: base, size: size)
+    }
+
     /// Writes to a new temporary file beside the target, then renames it over the target,
     /// so that a failed write never leaves a half-written model behind. A symbolic link
     /// at `path` is written through (the file it names is replaced, the link stays);
@@ -120,4 +140,16 @@ enum FileIO {
             throw PRPKitError.io(failure)
         }
     }
+}
+
+/// A file mapped into memory, unmapped when the last tensor borrowing from it goes away.
+final class MappedFile: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let size: Int
+
+    init(base: UnsafeMutableRawPointer, size: Int) { self.base = base; self.size = size }
+
+    deinit { munmap(base, size) }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 }

@@ -8,20 +8,31 @@ public enum ModelFile {
     public static let format = "prpkit"
     public static let formatVersion = "1"
 
+    /// Loads a model file. The file is memory-mapped: weights are read from it on first
+    /// use and cost memory only while resident (the system may drop clean pages). Like any
+    /// mapped file it must not be truncated or rewritten in place while loaded (prpkit's
+    /// own writers replace files by renaming a new one over them, which is safe).
     public static func load(path: String) throws -> Graph {
-        let bytes = try FileIO.readAll(path: path)
+        let mapped = try FileIO.map(path: path)
         do {
-            return try bytes.withUnsafeBytes { try load(bytes: $0) }
+            guard let mapped else { return try load(bytes: UnsafeRawBufferPointer(start: nil, count: 0)) }
+            return try load(bytes: mapped.bytes, mapping: mapped)
         } catch let e as PRPKitError {
             throw e.prefixed("\(path): ")
         }
     }
 
-    /// Loads from a memory image. Everything is validated — the container, the metadata,
-    /// the graph, that every tensor is referenced — before any parameter is copied, and
+    /// Loads a model file image from memory; the weights are copied (the caller may free
+    /// `bytes` afterwards). Everything is validated — the container, the metadata, the
+    /// graph, that every tensor is referenced — before any parameter is copied, and
     /// nothing is ever a whole-document JSON tree: peak memory stays within a small
     /// multiple of `bytes.count` (docs/model-format.md, "Limits").
     public static func load(bytes: UnsafeRawBufferPointer) throws -> Graph {
+        try load(bytes: bytes, mapping: nil)
+    }
+
+    /// `mapping` owns `bytes` (a mapped file): float32-aligned tensors then borrow from it.
+    static func load(bytes: UnsafeRawBufferPointer, mapping: AnyObject?) throws -> Graph {
         let header = try SafeTensors.decodeHeader(bytes)
         let metadata = header.metadata
         guard let format = metadata["format"] else {
@@ -48,7 +59,7 @@ public enum ModelFile {
             throw PRPKitError.invalidModel("tensor '\(unused)' is not referenced by any node")
         }
         return try Graph(inputs: parts.inputs, nodes: parts.nodes, outputs: parts.outputs,
-                         parameters: SafeTensors.tensors(header))
+                         parameters: SafeTensors.tensors(header, mapping: mapping))
     }
 
     public static func encode(_ graph: Graph) -> [UInt8] {

@@ -4,8 +4,9 @@
 ///
 /// The header maps each tensor name to `{"dtype", "shape", "data_offsets": [begin, end]}`
 /// (offsets into the data section) and may hold `"__metadata__"`, a string → string map.
-/// Decoding validates everything and copies the floats into prpkit's aligned storage;
-/// any inconsistency is a thrown `PRPKitError`, never an out-of-bounds read.
+/// Decoding validates everything; the floats are copied into prpkit's aligned storage, or,
+/// for a memory-mapped file, used where they lie (no copy, pages read on first use).
+/// Any inconsistency is a thrown `PRPKitError`, never an out-of-bounds read.
 /// Encoding is deterministic and matches python/prpkit/_safetensors.py byte for byte.
 public enum SafeTensors {
     /// Largest accepted header (the reference implementation's limit).
@@ -107,11 +108,20 @@ public enum SafeTensors {
         return Header(entries: entries, metadata: metadata, data: data)
     }
 
-    /// Copies every entry's floats into prpkit's aligned storage.
-    static func tensors(_ header: Header) -> [String: Tensor] {
+    /// Every entry's floats: borrowed from `mapping` (which owns `header.data`, a mapped
+    /// file) when float32-aligned there, else copied into prpkit's aligned storage.
+    static func tensors(_ header: Header, mapping: AnyObject? = nil) -> [String: Tensor] {
         var tensors: [String: Tensor] = [:]
         tensors.reserveCapacity(header.entries.count)
+        let data = header.data
         for e in header.entries {
+            #if _endian(little)
+            if let mapping, e.end > e.begin, Int(bitPattern: data.baseAddress! + e.begin) % MemoryLayout<Float>.alignment == 0 {
+                let p = UnsafeMutableRawPointer(mutating: data.baseAddress! + e.begin).assumingMemoryBound(to: Float.self)
+                tensors[e.name] = Tensor(mapped: p, shape: e.shape, mapping: mapping)
+                continue
+            }
+            #endif
             let tensor = Tensor(zeros: e.shape)
             if e.end > e.begin {
                 UnsafeMutableRawPointer(tensor.data).copyMemory(from: header.data.baseAddress! + e.begin, byteCount: e.end - e.begin)

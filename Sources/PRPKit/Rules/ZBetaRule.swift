@@ -51,7 +51,7 @@ extension RelevancePropagator {
     func zBetaPrepare(_ node: Node, rule: Rule, input x: Tensor) throws -> ZBetaCache {
         let w = graph.parameter(node, "weight")!
         let b = rule.setBiasToZero ? nil : graph.parameter(node, "bias")
-        let (wPlus, wMinus) = signedWeights[node.name]!
+        let (wPlus, wMinus) = (positiveWeights[node.name]!, negativeWeight(node))
         let bPlus = b.map { t in Kernels.map(t) { max($0, 0) } }, bMinus = b.map { t in Kernels.map(t) { min($0, 0) } }
         let lower = try rule.zBetaBound(lower: true, rowShape: Array(x.shape.dropFirst()))
         let upper = try rule.zBetaBound(lower: false, rowShape: Array(x.shape.dropFirst()))
@@ -79,8 +79,8 @@ extension RelevancePropagator {
         let w = graph.parameter(node, "weight")!
         let n = Kernels.rowBroadcast(g, cache.denominator, divide: true)
         let tx = layerInputGradient(node, n, weight: w, inputShape: x.shape)
-        let tl = layerInputGradient(node, n, weight: signedWeights[node.name]!.plus, inputShape: x.shape)
-        let tu = layerInputGradient(node, n, weight: signedWeights[node.name]!.minus, inputShape: x.shape)
+        let tl = layerInputGradient(node, n, weight: positiveWeights[node.name]!, inputShape: x.shape)
+        let tu = layerInputGradient(node, n, weight: negativeWeight(node), inputShape: x.shape)
         let out = Kernels.rowBroadcast(tx, x)
         let per = cache.lower.count
         let op = out.data, lp = tl.data, up = tu.data, lb = cache.lower.data, ub = cache.upper.data

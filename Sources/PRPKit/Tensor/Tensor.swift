@@ -38,6 +38,12 @@ public struct Tensor: @unchecked Sendable {
         storage = TensorStorage(borrowing: pointer, count: Tensor.elementCount(shape))
     }
 
+    /// A tensor over floats of a memory-mapped file (kept mapped while the tensor lives).
+    init(mapped pointer: UnsafeMutablePointer<Float>, shape: [Int], mapping: AnyObject) {
+        self.shape = shape
+        storage = TensorStorage(mapped: pointer, count: Tensor.elementCount(shape), mapping: mapping)
+    }
+
     /// The same floats under another shape with the same element count.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
         guard ShapeMath.product(newShape) == count else {

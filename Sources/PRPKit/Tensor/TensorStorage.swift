@@ -1,12 +1,18 @@
-/// A float32 buffer, 64-byte aligned so that kernels can use aligned full-width vector
-/// loads on the first element. Either owned (freed on deinit) or borrowed from a caller
-/// (the C ABI wraps caller buffers without copying; the caller keeps them alive for the
-/// duration of the call).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A float32 buffer. Either owned (freed on deinit; 64-byte aligned, large ones page
+/// aligned), borrowed from a caller (the C ABI wraps caller buffers without copying; the
+/// caller keeps them alive for the duration of the call), or part of a memory-mapped
+/// model file (kept mapped while the storage lives; at least 4-byte aligned).
 public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
-    /// False for borrowed caller memory (never written by prpkit).
+    /// False for borrowed caller memory and mapped files (never written by prpkit).
     public let owned: Bool
+    /// The mapping the floats live in, if any.
+    let mapping: AnyObject?
 
     /// Allocates `count` floats, zero-filled unless `zeroed` is false (for kernels that
     /// write every element). Large buffers come from `TensorPool`.
@@ -15,6 +21,7 @@ public final class TensorStorage: @unchecked Sendable {
         pointer = TensorPool.take(count)
         if zeroed { pointer.initialize(repeating: 0, count: max(count, 1)) }
         owned = true
+        mapping = nil
     }
 
     /// Borrows `count` floats at `pointer`; nothing is copied or freed.
@@ -22,6 +29,26 @@ public final class TensorStorage: @unchecked Sendable {
         self.pointer = pointer
         self.count = count
         owned = false
+        mapping = nil
+    }
+
+    /// `count` floats at `pointer` inside `mapping`, which stays mapped while this lives.
+    init(mapped pointer: UnsafeMutablePointer<Float>, count: Int, mapping: AnyObject) {
+        self.pointer = pointer
+        self.count = count
+        owned = false
+        self.mapping = mapping
+    }
+
+    /// For a memory-mapped storage: gives its resident pages back to the system; the
+    /// next read brings them in again from the file (same bytes). A hint for values that
+    /// have been consumed (e.g. weights folded into others); no effect on other storages.
+    public func releaseResidentPages() {
+        guard mapping != nil, count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: pointer) + page - 1) / page * page
+        let end = (Int(bitPattern: pointer + count)) / page * page
+        if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) }
     }
 
     deinit {
