@@ -6,18 +6,7 @@ import XCTest
 /// give the same relevance bit for bit, on a small residual ProtoPNet-like graph under the
 /// PRP composite and on a plain CNN under Captum's rules.
 final class ForwardStateTests: XCTestCase {
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> Float {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int32(truncatingIfNeeded: state >> 33)) / Float(Int32.max)
-        }
-        mutating func tensor(_ shape: [Int], scale: Float = 1, offset: Float = 0) -> Tensor {
-            let t = Tensor(zeros: shape)
-            for i in 0..<t.count { t.data[i] = offset + scale * next() }
-            return t
-        }
-    }
+    typealias Rng = RuleMatrixFormTests.Rng
 
     /// conv-bn-relu-maxpool, a residual conv-bn + add, relu, 1×1 conv, sigmoid, prototypes.
     func protoGraph() throws -> Graph {
@@ -167,5 +156,14 @@ final class ForwardStateTests: XCTestCase {
         _ = try LRP(propagator: tiny).attribute([x], targets: [[0], [0]])
         XCTAssertEqual(tiny.stateCache.bytes, 0)
         XCTAssertGreaterThan(try tiny.prepare([x]).byteCount, 1024)
+    }
+}
+
+extension RuleMatrixFormTests.Rng {
+    /// A tensor of `offset + scale·u`, u uniform in [−1, 1].
+    mutating func tensor(_ shape: [Int], scale: Float = 1, offset: Float = 0) -> Tensor {
+        let t = Tensor(zeros: shape)
+        for i in 0..<t.count { t.data[i] = offset + scale * next() }
+        return t
     }
 }

@@ -1,14 +1,14 @@
+import Foundation
 import XCTest
-#if canImport(Glibc)
-import Glibc
-#endif
 @testable import PRPKit
 
 /// Memory: model files are mapped (weights used in place, pages releasable without
 /// changing a value), and the tensor pool stays within the high-water mark of the buffers
 /// in use and gives idle buffers back.
 final class MemoryTests: XCTestCase {
-    func temporaryPath() -> String { NSTemporaryDirectoryLike.path("prpkit-memory-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).prpkit") }
+    func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("prpkit-memory-\(UUID().uuidString).prpkit").path
+    }
 
     func testLoadedWeightsAreMappedAndReleasingPagesKeepsValues() throws {
         let graph = try ModelFileFixtures.smallGraph()
@@ -58,13 +58,5 @@ final class MemoryTests: XCTestCase {
         TensorPool.releaseIdle()
         XCTAssertEqual(TensorPool.usage.idle, 0)
         XCTAssertEqual(TensorPool.usage.highWater, TensorPool.usage.live)
-    }
-}
-
-/// The temporary directory ($TMPDIR or /tmp) without Foundation.
-enum NSTemporaryDirectoryLike {
-    static func path(_ name: String) -> String {
-        let dir = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        return dir.hasSuffix("/") ? dir + name : dir + "/" + name
     }
 }

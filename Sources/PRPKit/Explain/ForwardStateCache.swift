@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// The forward states of the last inputs one propagator saw, so that repeated calls on
 /// the same input (ten `prp()` calls for ten prototypes of one image, Captum's
@@ -21,73 +22,55 @@ public final class ForwardStateCache: @unchecked Sendable {
     }
 
     public let limits: Limits
-    private var entries: [RelevancePropagator.ForwardState] = []
-    private var heldBytes: [Int] = []
-    private var forwards = 0, reuses = 0
-    private let lock: UnsafeMutablePointer<pthread_mutex_t> = {
-        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(m, nil)
-        return m
-    }()
+    private struct Entries {
+        var states: [RelevancePropagator.ForwardState] = []  // most recently used last
+        var sizes: [Int] = []
+        var forwards = 0, reuses = 0
+        var bytes: Int { sizes.reduce(0, +) }
+        mutating func removeOldest() { states.removeFirst(); sizes.removeFirst() }
+    }
+    private let entries = Mutex(Entries())
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
-    deinit {
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
-    }
-
     /// Forward passes run and forward states reused so far.
-    public var counts: (forwards: Int, reuses: Int) {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        return (forwards, reuses)
-    }
+    public var counts: (forwards: Int, reuses: Int) { entries.withLock { ($0.forwards, $0.reuses) } }
 
     /// Bytes of the states currently kept.
-    public var bytes: Int {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        return heldBytes.reduce(0, +)
-    }
+    public var bytes: Int { entries.withLock { $0.bytes } }
 
     /// The kept state for exactly these inputs, if any (counted as a reuse). On a miss the
     /// states that the next insertion would evict by count are dropped now, so that they
     /// do not stay alive beside the forward pass about to run.
     func lookup(_ inputs: [Tensor]) -> RelevancePropagator.ForwardState? {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        guard let i = entries.lastIndex(where: { ForwardStateCache.same($0.inputs, inputs) }) else {
-            while !entries.isEmpty && entries.count >= limits.states { entries.removeFirst(); heldBytes.removeFirst() }
-            return nil
+        entries.withLock { e in
+            guard let i = e.states.lastIndex(where: { ForwardStateCache.same($0.inputs, inputs) }) else {
+                while !e.states.isEmpty && e.states.count >= limits.states { e.removeOldest() }
+                return nil
+            }
+            e.reuses += 1
+            let state = e.states.remove(at: i), size = e.sizes.remove(at: i)
+            e.states.append(state); e.sizes.append(size)
+            return state
         }
-        reuses += 1
-        // Most recently used last.
-        let state = entries.remove(at: i), size = heldBytes.remove(at: i)
-        entries.append(state); heldBytes.append(size)
-        return state
     }
 
     /// Records a forward pass and keeps its state if the limits allow; returns whether it
     /// was kept (then nobody may modify it).
     func insert(_ state: RelevancePropagator.ForwardState) -> Bool {
         let size = state.byteCount
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        forwards += 1
-        guard limits.states > 0, size <= limits.bytes else { return false }
-        entries.append(state); heldBytes.append(size)
-        while entries.count > limits.states || heldBytes.reduce(0, +) > limits.bytes {
-            entries.removeFirst(); heldBytes.removeFirst()
+        return entries.withLock { e in
+            e.forwards += 1
+            guard limits.states > 0, size <= limits.bytes else { return false }
+            e.states.append(state); e.sizes.append(size)
+            while e.states.count > limits.states || e.bytes > limits.bytes { e.removeOldest() }
+            return true
         }
-        return true
     }
 
     /// Drops every kept state.
     public func removeAll() {
-        pthread_mutex_lock(lock)
-        entries.removeAll(); heldBytes.removeAll()
-        pthread_mutex_unlock(lock)
+        entries.withLock { $0.states.removeAll(); $0.sizes.removeAll() }
     }
 
     /// Same number of inputs, same shapes, same bytes.

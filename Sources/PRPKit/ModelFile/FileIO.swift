@@ -9,15 +9,20 @@ import Darwin
 enum FileIO {
     static func reason() -> String { String(cString: strerror(errno)) }
 
-    static func readAll(path: String) throws -> [UInt8] {
+    /// An open descriptor of a regular file and its size (the caller closes it).
+    static func openRegular(path: String) throws -> (fd: Int32, size: Int) {
         // O_NONBLOCK: opening a FIFO must not wait for a writer (it is rejected below).
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw PRPKitError.io("cannot open '\(path)' for reading: \(reason())") }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw PRPKitError.io("cannot stat '\(path)': \(reason())") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw PRPKitError.io("'\(path)' is not a regular file") }
-        let size = Int(info.st_size)
+        guard fstat(fd, &info) == 0 else { close(fd); throw PRPKitError.io("cannot stat '\(path)': \(reason())") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { close(fd); throw PRPKitError.io("'\(path)' is not a regular file") }
+        return (fd, Int(info.st_size))
+    }
+
+    static func readAll(path: String) throws -> [UInt8] {
+        let (fd, size) = try openRegular(path: path)
+        defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: size)
         var done = 0
         try bytes.withUnsafeMutableBytes { buffer in
@@ -73,14 +78,8 @@ enum FileIO {
     /// read until a page is touched, and untouched or released pages cost no memory.
     /// nil for an empty file (nothing to map).
     static func map(path: String) throws -> MappedFile? {
-        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is rejected below).
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw PRPKitError.io("cannot open '\(path)' for reading: \(reason())") }
+        let (fd, size) = try openRegular(path: path)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw PRPKitError.io("cannot stat '\(path)': \(reason())") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw PRPKitError.io("'\(path)' is not a regular file") }
-        let size = Int(info.st_size)
         if size == 0 { return nil }
         // Writable but private: a stray write could only change this process's copy.
         guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {

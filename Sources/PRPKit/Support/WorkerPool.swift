@@ -120,19 +120,9 @@ final class WorkerPool: @unchecked Sendable {
     /// Called with `lock` held.
     private func startWorker() {
         workerCount += 1
-        let pool = Unmanaged.passUnretained(self).toOpaque()
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
         // Kernels keep their buffers on the heap; a modest stack is enough.
-        pthread_attr_setstacksize(&attributes, 1 << 20)
-        var thread = pthread_t()
-        let status = pthread_create(&thread, &attributes, { pool in
-            Unmanaged<WorkerPool>.fromOpaque(pool!).takeUnretainedValue().workerLoop()
-            return nil
-        }, pool)
-        pthread_attr_destroy(&attributes)
-        if status != 0 { workerCount -= 1 }  // fewer helpers; the caller still does all chunks
+        let started = startDetachedThread(stackBytes: 1 << 20) { [unowned self] in self.workerLoop() }
+        if !started { workerCount -= 1 }  // fewer helpers; the caller still does all chunks
     }
 
     private func workerLoop() -> Never {

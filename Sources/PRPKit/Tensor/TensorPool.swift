@@ -130,12 +130,7 @@ enum TensorPool {
     /// Unmaps the idle buffers once the pool has been untouched for `idleSeconds`; exits
     /// when nothing is idle (the next release starts it again).
     private static func startJanitorThread() {
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        pthread_attr_setstacksize(&attributes, 1 << 16)
-        var thread = pthread_t()
-        let status = pthread_create(&thread, &attributes, { _ in
+        let started = startDetachedThread(stackBytes: 1 << 16) {
             while true {
                 usleep(UInt32(TensorPool.idleSeconds * 250_000))
                 pthread_mutex_lock(TensorPool.lock)
@@ -143,12 +138,11 @@ enum TensorPool {
                 let done = TensorPool.idleBytes == 0
                 if done { TensorPool.janitorRunning = false }
                 pthread_mutex_unlock(TensorPool.lock)
-                if done { return nil }
+                if done { return }
                 if quiet { TensorPool.releaseIdle() }
             }
-        }, nil)
-        pthread_attr_destroy(&attributes)
-        if status != 0 {
+        }
+        if !started {
             pthread_mutex_lock(lock)
             janitorRunning = false
             pthread_mutex_unlock(lock)
