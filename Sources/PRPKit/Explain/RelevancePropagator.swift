@@ -22,6 +22,8 @@ public final class RelevancePropagator: @unchecked Sendable {
     let modifiedParameters: [String: [String: Tensor?]]
     /// Value name → the hooking node that owns its input hook.
     let hookOwner: [String: Node]
+    /// IdentityRule node → how many values' hooks it owns.
+    let identityHookCounts: [String: Int]
     /// W⁺ of every z^B / CaBRNet-α1β0 layer, computed once per propagator.
     let positiveWeights: [String: Tensor]
     /// W⁻ of those layers, made on first use: α1β0 needs it only for inputs with negative
@@ -84,6 +86,9 @@ public final class RelevancePropagator: @unchecked Sendable {
         for name in positive.keys { definite.insert(name + "\u{2}W+") }
         for (name, w) in flipped where Kernels.isSignDefinite(w) { definite.insert(name + "\u{2}flipped") }
         signDefiniteKeys = definite
+        var identityHooks: [String: Int] = [:]
+        for o in owner.values where (resolved[o.name] ?? nil)?.kind == .identity { identityHooks[o.name, default: 0] += 1 }
+        identityHookCounts = identityHooks
         stateCache = ForwardStateCache(limits: cache)
         (backwardReads, preparedNodes) = RelevancePropagator.forwardNeeds(graph, resolved, hookOwner: owner)
     }
@@ -230,16 +235,23 @@ public final class RelevancePropagator: @unchecked Sendable {
         }
         // Every signal is (N·K, value dims…): each is bounded before any is allocated.
         for name in graph.inputs.map(\.name) + graph.nodes.map(\.name) {
-            let value = state.activations[name]!
-            _ = try ShapeMath.count([start.shape[0]] + value.shape.dropFirst(), "relevance signal at '\(name)'")
+            _ = try ShapeMath.count([start.shape[0]] + state.shapes[name]!.dropFirst(), "relevance signal at '\(name)'")
         }
         var signals: [String: Tensor] = [outName: start.copy()]
+        // The signal at each IdentityRule node's output, kept until the last hook it
+        // replaces has been applied (not to the end: that would hold one signal per
+        // BatchNorm of the network for the whole pass).
         var remembered: [String: Tensor] = [:]
+        var pendingHooks = identityHookCounts
 
         // The input hook on `value`, applied once its total signal is complete.
         func hooked(_ value: String, _ total: Tensor) -> Tensor {
             guard let owner = hookOwner[value] else { return total }
-            if (rules[owner.name] ?? nil)?.kind == .identity, let r = remembered[owner.name] { return r }
+            if let r = remembered[owner.name] {
+                pendingHooks[owner.name, default: 1] -= 1
+                if pendingHooks[owner.name] == 0 { remembered[owner.name] = nil }
+                return r
+            }
             return Kernels.rowBroadcast(total, state.activation(value))
         }
 
@@ -250,7 +262,7 @@ public final class RelevancePropagator: @unchecked Sendable {
             if wanted.contains(node.name) { captured[node.name] = g.copy() }
             let rule = rules[node.name] ?? nil
             if let rule, rule.hooksTensors {
-                remembered[node.name] = g
+                if rule.kind == .identity { remembered[node.name] = g }
                 // An IdentityRule node that owns every input hook replaces the signal there:
                 // its division and VJP would be discarded, so neither is computed.
                 if !replacesOwnInputs(node, rule) {
