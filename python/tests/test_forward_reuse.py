@@ -172,3 +172,23 @@ def test_limits_bound_the_cache_and_consumed_states_give_the_same_numbers(protop
         explainer({"states": -1})
     with pytest.raises(prpkit.InvalidArgumentError, match="forward_cache"):
         explainer({"entries": 1})
+
+
+def test_model_composite_is_kept_per_stability_factor(protopnet):
+    """prp() on a prpkit.Model builds its composite once per stability factor (a Model is
+    immutable): the same factor reuses explainer and forward state, another factor builds
+    a new composite, whose numbers are a fresh model's."""
+    from prpkit import _prp
+    model, x = protopnet
+    source = prpkit.from_torch(model, x)
+    first = prpkit.prp(source, Img(), x, 4, location="max")
+    explainer = _prp._CACHE[source][1]
+    np.testing.assert_array_equal(prpkit.prp(source, Img(), x, 4, location="max"), first)
+    assert _prp._CACHE[source][1] is explainer and explainer.forward_counts() == (1, 1)
+
+    other = prpkit.prp(source, Img(), x, 4, location="max", stability_factor=0.1)
+    rebuilt = _prp._CACHE[source][1]
+    assert rebuilt is not explainer and rebuilt.forward_counts() == (1, 0)
+    np.testing.assert_array_equal(other, prpkit.prp(prpkit.from_torch(model, x), Img(), x, 4, location="max",
+                                                    stability_factor=0.1))
+    assert not np.array_equal(other, first)
