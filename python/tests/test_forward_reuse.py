@@ -13,11 +13,12 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
-import prpkit
-from prpkit import _core, _torch_cache
-from prpkit.prp_utils import get_cabrnet_lrp_composite_model as prpkit_composite
+torch = pytest.importorskip("torch")  # the numpy-only pass skips this module
+
+import prpkit  # noqa: E402
+from prpkit import _core, _torch_cache  # noqa: E402
+from prpkit.prp_utils import get_cabrnet_lrp_composite_model as prpkit_composite  # noqa: E402
 
 pytest.importorskip("cabrnet.core.visualization.gradients")
 from test_prp_composite import build_protopnet  # noqa: E402
