@@ -234,8 +234,8 @@ typedef struct prpkit_forward_options {
     /* sizeof(prpkit_forward_options) as the caller was compiled; set by the default. */
     size_t struct_size;
     /* Worker threads for this call (> 0), or 0 for the calling thread's setting
-     * (prpkit_set_local_num_threads, else prpkit_set_num_threads). Negative values return
-     * PRPKIT_ERROR_INVALID_ARGUMENT. */
+     * (prpkit_set_local_num_threads, else prpkit_set_num_threads). Values outside
+     * 0...1024 return PRPKIT_ERROR_INVALID_ARGUMENT. */
     int num_threads;
 } prpkit_forward_options;
 

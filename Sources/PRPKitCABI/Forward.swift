@@ -28,8 +28,8 @@ public func prpkit_model_forward(_ model: OpaquePointer?,
             }
             if size >= UInt(CLayout.optionsNumThreads + 4) {
                 threads = Int(options.load(fromByteOffset: CLayout.optionsNumThreads, as: Int32.self))
-                guard threads >= 0 else {
-                    throw ABIError.invalidArgument("options.num_threads must be ≥ 0 (0 = the calling thread's setting), got \(threads)")
+                guard threads >= 0, threads <= Parallel.maximumThreads else {
+                    throw ABIError.invalidArgument("options.num_threads must be in 0...\(Parallel.maximumThreads) (0 = the calling thread's setting), got \(threads)")
                 }
             }
         }

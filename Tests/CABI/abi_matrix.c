@@ -82,6 +82,12 @@ static void version_status_threads(void) {
     EXPECT(prpkit_set_num_threads(1025), PRPKIT_ERROR_INVALID_ARGUMENT, "set_num_threads(1025)");
     expect_status(prpkit_set_num_threads(0), PRPKIT_OK, "set_num_threads(0)");
     expect_true(prpkit_get_num_threads() >= 1, "get_num_threads >= 1");
+    EXPECT(prpkit_set_local_num_threads(-1), PRPKIT_ERROR_INVALID_ARGUMENT, "set_local_num_threads(-1)");
+    EXPECT(prpkit_set_local_num_threads(INT_MAX), PRPKIT_ERROR_INVALID_ARGUMENT, "set_local_num_threads(INT_MAX)");
+    expect_status(prpkit_set_local_num_threads(1), PRPKIT_OK, "set_local_num_threads(1)");
+    expect_true(prpkit_get_num_threads() == 1, "get_num_threads sees the local override");
+    expect_status(prpkit_set_local_num_threads(0), PRPKIT_OK, "set_local_num_threads(0)");
+    EXPECT(prpkit_explainer_forward_counts(NULL, NULL, NULL), PRPKIT_ERROR_INVALID_ARGUMENT, "explainer_forward_counts(NULL)");
 }
 
 static void loading(const char* tiny_path, const unsigned char* bytes, size_t size, const char* scratch) {
@@ -324,7 +330,11 @@ static void forward(prpkit_model* m) {
     EXPECT(prpkit_model_forward(m, &in, 1, out, 2, &o), PRPKIT_ERROR_INVALID_ARGUMENT, "forward(options.struct_size 0)");
     o = prpkit_forward_default_options();
     o.num_threads = 3;
-    EXPECT(prpkit_model_forward(m, &in, 1, out, 2, &o), PRPKIT_ERROR_UNSUPPORTED, "forward(options.num_threads 3)");
+    expect_status(prpkit_model_forward(m, &in, 1, out, 2, &o), PRPKIT_OK, "forward(options.num_threads 3)");
+    o.num_threads = -1;
+    EXPECT(prpkit_model_forward(m, &in, 1, out, 2, &o), PRPKIT_ERROR_INVALID_ARGUMENT, "forward(options.num_threads -1)");
+    o.num_threads = 1025;
+    EXPECT(prpkit_model_forward(m, &in, 1, out, 2, &o), PRPKIT_ERROR_INVALID_ARGUMENT, "forward(options.num_threads 1025)");
 
     float special[48];
     for (int i = 0; i < 48; i++) special[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? INFINITY : -INFINITY;
