@@ -9,7 +9,7 @@ final class ForwardStateTests: XCTestCase {
     typealias Rng = RuleMatrixFormTests.Rng
 
     /// conv-bn-relu-maxpool, a residual conv-bn + add, relu, 1×1 conv, sigmoid, prototypes.
-    func protoGraph() throws -> Graph {
+    static func protoGraph() throws -> Graph {
         var rng = Rng(state: 7)
         let c = 8
         var p: [String: Tensor] = [:]
@@ -68,7 +68,7 @@ final class ForwardStateTests: XCTestCase {
     }
 
     func testPRPCompositeReusedConsumedAndFullForwardsAgree() throws {
-        let graph = try protoGraph()
+        let graph = try ForwardStateTests.protoGraph()
         var rng = Rng(state: 3)
         let x = rng.tensor([1, 3, 12, 12])
         let cached = try Explainer(model: graph, config: ExplainerConfig(composite: PRPCompositeOptions()))
@@ -76,9 +76,8 @@ final class ForwardStateTests: XCTestCase {
                                                                           forwardCache: .init(states: 0)))
         let propagator = cached.propagator
         // The forward keeps only what the backward reads: not the conv outputs the
-        // BatchNorm's IdentityRule replaces, not the relu / sigmoid outputs.
-        XCTAssertFalse(propagator.backwardReads.contains("f.c1"))
-        XCTAssertFalse(propagator.backwardReads.contains("f.c2"))
+        // BatchNorm's IdentityRule replaces, not the pass-through relus' values.
+        XCTAssertEqual(propagator.backwardReads, ["x", "f.mp", "f.bn2", "f.c3", "f.sg"])
         XCTAssertTrue(propagator.backwardReads.isSubset(of: Set(graph.nodes.map(\.name) + ["x"])))
 
         for location in [PRPLocation.max, .threshold(-1e9), .at(h: 2, w: 3)] {
@@ -110,8 +109,11 @@ final class ForwardStateTests: XCTestCase {
         let graph = try plainCNN()
         var rng = Rng(state: 5)
         let x = rng.tensor([2, 3, 10, 10])
-        let rules = RuleSet(byNode: ["c2": .gamma(0.25), "fc": .epsilon(1e-3)])
+        // r1 takes the ordinary backward: its mask comes from its output, not from c1.
+        let rules = RuleSet(byNode: ["c2": .gamma(0.25), "fc": .epsilon(1e-3), "r1": .gradient()])
         let lrp = try LRP(graph: graph, rules: rules)
+        XCTAssertTrue(lrp.propagator.backwardReads.contains("r1"))
+        XCTAssertFalse(lrp.propagator.backwardReads.contains("c1"))
         let consuming = LRP(propagator: try RelevancePropagator(graph: graph, rules: rules, cache: .init(states: 0)))
         for target in 0..<4 {
             let a = try lrp.attribute([x], targets: [[target], [3 - target]])

@@ -24,20 +24,16 @@ public final class RelevancePropagator: @unchecked Sendable {
     let hookOwner: [String: Node]
     /// IdentityRule node → how many values' hooks it owns.
     let identityHookCounts: [String: Int]
-    /// W⁺ of every z^B / CaBRNet-α1β0 layer, computed once per propagator.
-    let positiveWeights: [String: Tensor]
-    /// W⁻ of those layers, made on first use: α1β0 needs it only for inputs with negative
-    /// entries, which the PRP composite's layers after the first never see (post-ReLU).
+    /// W⁻ of z^B / α1β0 layers, made on first use: α1β0 needs it only for inputs with
+    /// negative entries, which the PRP composite's layers after the first never see
+    /// (post-ReLU). W⁺ is never stored: the forward maps it from the graph's packing of W
+    /// while a layer runs, the backward makes it only to pack its flipped kernel (see
+    /// `positiveWeight`, RuleLayers.swift).
     let negativeWeights = OnceMap<Tensor>()
-    /// The flipped, transposed kernel of the weight each stride-1 conv propagates through
-    /// (W⁺ for CaBRNet's α1β0, the rule's weight otherwise), computed once.
-    let flippedWeights: [String: Tensor]
-    /// Packings of the rule-specific weights above, made once on first use.
+    /// Packings of the flipped, transposed kernels that stride-1 convs propagate through
+    /// (of W⁺ for CaBRNet's α1β0, of the rule's weight otherwise), made on first use from
+    /// a kernel that exists only while it is packed: the packing is the one stored copy.
     let packedWeights = PackedConvWeightCache()
-    /// Cache keys (see `cachedConv`) of weights whose entries all have one sign (W⁺, W⁻ and
-    /// their flipped kernels): their convolutions keep the direct kernel (see
-    /// `Kernels.conv2dWeightLayout`).
-    let signDefiniteKeys: Set<String>
     /// The values whose activations a backward pass reads; the forward keeps no others.
     public let backwardReads: Set<String>
     /// Nodes whose forward-only quantities are computed during the forward pass.
@@ -51,12 +47,7 @@ public final class RelevancePropagator: @unchecked Sendable {
         self.rules = resolved
         var modified: [String: [String: Tensor?]] = [:]
         var owner: [String: Node] = [:]
-        var positive: [String: Tensor] = [:]
         for node in graph.nodes {
-            if let rule = resolved[node.name] ?? nil, rule.kind == .zBeta || rule.kind == .prpAlpha1Beta0,
-               let w = graph.parameter(node, "weight") {
-                positive[node.name] = Kernels.map(w) { max($0, 0) }
-            }
             guard let rule = resolved[node.name] ?? nil, rule.hooksTensors else { continue }
             for input in node.inputs where owner[input] == nil { owner[input] = node }
             guard rule.changesForward else { continue }
@@ -67,25 +58,6 @@ public final class RelevancePropagator: @unchecked Sendable {
         }
         modifiedParameters = modified
         hookOwner = owner
-        positiveWeights = positive
-        var flipped: [String: Tensor] = [:]
-        for node in graph.nodes {
-            guard case .conv2d(let a) = node.op, let w = graph.parameter(node, "weight"),
-                  Kernels.transposedAsForward(w, a) else { continue }
-            let rule = resolved[node.name] ?? nil
-            switch rule?.kind {
-            case .prpAlpha1Beta0?: flipped[node.name] = Kernels.flippedTransposedKernel(positive[node.name]!)
-            case .zBeta?, .passThrough?, .stackedSum?, .prototypeSimilarity?: break
-            default:
-                let used = modified[node.name]?["weight"].flatMap { $0 } ?? w
-                flipped[node.name] = Kernels.flippedTransposedKernel(used)
-            }
-        }
-        flippedWeights = flipped
-        var definite: Set<String> = []
-        for name in positive.keys { definite.insert(name + "\u{2}W+") }
-        for (name, w) in flipped where Kernels.isSignDefinite(w) { definite.insert(name + "\u{2}flipped") }
-        signDefiniteKeys = definite
         var identityHooks: [String: Int] = [:]
         for o in owner.values where (resolved[o.name] ?? nil)?.kind == .identity { identityHooks[o.name, default: 0] += 1 }
         identityHookCounts = identityHooks
@@ -121,7 +93,10 @@ public final class RelevancePropagator: @unchecked Sendable {
                 break
             default:
                 switch node.op {
-                case .relu, .sigmoid, .tanh, .l2Distance, .logSimilarity, .expSimilarity: reads.insert(node.inputs[0])
+                // relu(x) > 0 exactly where x > 0: its output (kept anyway when the next
+                // layer's rule reads it) gives the mask, so its input need not stay alive.
+                case .relu: reads.insert(node.name)
+                case .sigmoid, .tanh, .l2Distance, .logSimilarity, .expSimilarity: reads.insert(node.inputs[0])
                 default: break
                 }
             }
@@ -130,6 +105,11 @@ public final class RelevancePropagator: @unchecked Sendable {
             }
         }
         return (reads, prepared)
+    }
+
+    /// W⁺ = max(W, 0) of a z^B / α1β0 node, made for one use (not kept).
+    func positiveWeight(_ node: Node) -> Tensor {
+        Kernels.map(graph.parameter(node, "weight")!) { max($0, 0) }
     }
 
     /// W⁻ = min(W, 0) of a z^B / α1β0 node.

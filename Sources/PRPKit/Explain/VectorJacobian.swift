@@ -5,9 +5,9 @@ import Glibc
 extension RelevancePropagator {
     /// The ordinary backward of `node` for signal `g` (B rows, B a multiple of the
     /// forward batch), with the rule's parameters in `overrides`. One entry per node
-    /// input; nil where no signal flows. Reads input values only for relu, sigmoid, tanh
-    /// and the prototype head's ops (`forwardNeeds` keeps those); every other op needs
-    /// only the input shapes.
+    /// input; nil where no signal flows. Reads values only for relu (its output), sigmoid,
+    /// tanh and the prototype head's ops (their input; `forwardNeeds` keeps those); every
+    /// other op needs only the input shapes.
     func vectorJacobian(_ node: Node, _ g: Tensor, state: ForwardState,
                         overrides: [String: Tensor?]) throws -> [Tensor?] {
         let shapes = node.inputs.map { state.shapes[$0]! }
@@ -19,7 +19,8 @@ extension RelevancePropagator {
         func spatial(_ shape: [Int]) -> Pair2 { Pair2(shape[2], shape[3]) }
         switch node.op {
         case .conv2d:
-            return [layerInputGradient(node, g, weight: parameter("weight")!, inputShape: shapes[0], flipped: flippedWeights[node.name])]
+            return [layerInputGradient(node, g, weight: { parameter("weight")! }, inputShape: shapes[0], keepsFlipped: true,
+                                       signDefinite: rules[node.name]??.kind == .alpha1Beta0)]
         case .linear:
             return [Kernels.linearInputGradient(g, weight: parameter("weight")!)]
         case .maxPool2d:
@@ -46,7 +47,7 @@ extension RelevancePropagator {
             }
             return [out]
         case .relu:
-            let mask = Kernels.map(state.activation(node.inputs[0])) { $0 > 0 ? 1 : 0 }
+            let mask = Kernels.map(state.activation(node.name)) { $0 > 0 ? 1 : 0 }
             return [Kernels.rowBroadcast(g, mask)]
         case .sigmoid:
             let d = Kernels.map(state.activation(node.inputs[0])) { v in let s = 1 / (1 + expf(-v)); return s * (1 - s) }

@@ -183,11 +183,21 @@ final class PackedConvWeightCache: @unchecked Sendable {
     /// The packing of `weight` for node `name` in the given layout, made now if absent or
     /// made for another kernel set (tests switch ISA levels).
     func packed(_ name: String, weight: Tensor, groups: Int, layout: ConvWeightLayout) -> PackedConvWeights {
+        packed(name, shape: weight.shape, groups: groups, layout: layout) { weight }
+    }
+
+    /// The same for a weight that is not stored: `make` computes it (of `shape`) when a
+    /// packing has to be made; it lives only until the packing is.
+    func packed(_ name: String, shape: [Int], groups: Int, layout: ConvWeightLayout,
+                make: () -> Tensor) -> PackedConvWeights {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
         let key = name + layout.cacheSuffix
-        if let p = packs[key], p.matches(weight, groups: groups, layout: layout) { return p }
-        let p = PackedConvWeights(weight: weight, groups: groups, layout: layout)
+        let ks = GEMMKernelSet.current
+        if let p = packs[key], p.matches(shape, groups: groups, layout: layout, kernels: ks) { return p }
+        let weight = make()
+        precondition(weight.shape == shape, "prpkit: a weight to pack has shape \(weight.shape), expected \(shape)")
+        let p = PackedConvWeights(weight: weight, groups: groups, layout: layout, kernels: ks)
         packs[key] = p
         return p
     }

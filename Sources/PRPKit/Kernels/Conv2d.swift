@@ -13,8 +13,21 @@ extension Kernels {
     /// `epilogue` (BatchNorm scale/shift, ReLU) is applied as each output block is stored.
     public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes,
                               packedWeights: PackedConvWeights? = nil, epilogue: ConvEpilogue? = nil) -> Tensor {
+        conv2d(x, weightShape: weight.shape, weight: weight, bias: bias, a, packedWeights: packedWeights, epilogue: epilogue)
+    }
+
+    /// conv2d from a packing alone (no unpacked copy of the weights exists): `packed` must
+    /// be in the layout `conv2dWeightLayout` gives for `x` and made for the current kernel
+    /// set (`PackedConvWeights.matches`); anything else is a caller's bug and traps.
+    static func conv2d(_ x: Tensor, packed: PackedConvWeights, bias: Tensor?, _ a: Conv2dAttributes) -> Tensor {
+        conv2d(x, weightShape: packed.shape, weight: nil, bias: bias, a, packedWeights: packed, epilogue: nil)
+    }
+
+    /// `weight` nil: only `packedWeights` holds the weights, and it must fit the path taken.
+    private static func conv2d(_ x: Tensor, weightShape: [Int], weight: Tensor?, bias: Tensor?, _ a: Conv2dAttributes,
+                               packedWeights: PackedConvWeights?, epilogue: ConvEpilogue?) -> Tensor {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (co, cig, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        let (co, cig, kh, kw) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
         let ho = ShapeInference.pooledExtent(h, kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
         let wo = ShapeInference.pooledExtent(w, kernel: kw, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
         // The GEMM path writes every output element; the other paths start from zeros.
@@ -29,7 +42,7 @@ extension Kernels {
         }
         if cig == 1 && a.groups > 1 {
             record(.direct)
-            conv2dDirectSingleInputChannel(x, weight: weight, bias: bias, a, out: out)
+            conv2dDirectSingleInputChannel(x, weight: unpacked(weight), bias: bias, a, out: out)
             epilogue?.apply(out.data, rows: n * co, columns: ho * wo, rowStride: ho * wo, channelCount: co)
             return out
         }
@@ -45,8 +58,8 @@ extension Kernels {
         let mr = ks.mr, nr = ks.nr, kcB = GEMMBlocking.kc, ncB = GEMMBlocking.nc
 
         // Winograd needs its transformed weights (made once per weight, never per call).
-        if let pw = packedWeights, case .winograd = pw.layout, pw.matches(weight, groups: groups, layout: pw.layout, kernels: ks),
-           winogradApplies(weight: weight.shape, a) {
+        if let pw = packedWeights, case .winograd = pw.layout, pw.matches(weightShape, groups: groups, layout: pw.layout, kernels: ks),
+           winogradApplies(weight: weightShape, a) {
             record(pw.layout)
             conv2dWinograd(x, weights: pw, bias: bias, a, epilogue: epilogue, out: out, kernels: ks)
             return out
@@ -54,10 +67,10 @@ extension Kernels {
         let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
         // Only with a cached W^T packing: packing W^T per call (strided reads of every
         // weight) costs more than the small-map path saves.
-        if let pw = packedWeights, pw.layout == .transposed, pw.matches(weight, groups: groups, layout: .transposed, kernels: ks),
+        if let pw = packedWeights, pw.layout == .transposed, pw.matches(weightShape, groups: groups, layout: .transposed, kernels: ks),
            conv2dTransposed(p: p, cog: cog, kernels: ks) {
             record(.transposed)
-            conv2dSmallMap(x, weight: weight, bias: bias, a, packedWeights: packedWeights,
+            conv2dSmallMap(x, weightShape: weightShape, weight: weight, bias: bias, a, packedWeights: packedWeights,
                            ho: ho, wo: wo, pointwise: pointwise, kernels: ks, out: out)
             epilogue?.apply(op, rows: n * co, columns: p, rowStride: p, channelCount: co)
             return out
@@ -68,12 +81,12 @@ extension Kernels {
         let packedPointer: UnsafePointer<Float>
         var scratch: AlignedFloats? = nil
         defer { scratch?.free() }
-        if let pw = packedWeights, pw.matches(weight, groups: groups, layout: .direct, kernels: ks) {
+        if let pw = packedWeights, pw.matches(weightShape, groups: groups, layout: .direct, kernels: ks) {
             packedPointer = UnsafePointer(pw.pointer)
         } else {
             let buf = ScratchPool.take(groups * mPad * kDim)
             scratch = buf
-            PackedConvWeights.pack(weight, groups: groups, transposed: false, kernels: ks, into: buf.pointer)
+            PackedConvWeights.pack(unpacked(weight), groups: groups, transposed: false, kernels: ks, into: buf.pointer)
             packedPointer = UnsafePointer(buf.pointer)
         }
 
@@ -174,6 +187,21 @@ extension Kernels {
         p <= ks.nr && p < 60 && (cog + ks.nr - 1) / ks.nr >= Parallel.threadCount && cog >= 48
     }
 
+    /// The unpacked weights a path without a usable packing reads; a packing-only call
+    /// whose packing does not fit the path is a caller's bug.
+    private static func unpacked(_ weight: Tensor?) -> Tensor {
+        guard let weight else {
+            preconditionFailure("prpkit: conv2d from a packing alone, but the packing is not in the layout this call needs")
+        }
+        return weight
+    }
+
+    /// Whether `conv2d` runs on packed weights for a weight of shape (Cout, Cin/groups, kH,
+    /// kW) (not the direct one-input-channel path, not an empty kernel).
+    public static func conv2dPacksWeights(_ weightShape: [Int], _ a: Conv2dAttributes) -> Bool {
+        weightShape[1] * weightShape[2] * weightShape[3] > 0 && !(weightShape[1] == 1 && a.groups > 1)
+    }
+
     /// The weight layout `conv2d` wants for an input of shape `input` (N, C, H, W) — the
     /// fastest algorithm by `ConvCostModel` for the current kernels and thread count. The
     /// choice depends on the per-image shape only, never on the batch size N, so a result
@@ -215,23 +243,23 @@ extension Kernels {
     /// im2col^T · W^T with the output channels as the vector dimension, then T is transposed
     /// into the output. W^T is the packed B operand (cached by the caller; packed here only
     /// as a fallback); the workers split the output channels in whole nr strips.
-    static func conv2dSmallMap(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes,
+    static func conv2dSmallMap(_ x: Tensor, weightShape: [Int], weight: Tensor?, bias: Tensor?, _ a: Conv2dAttributes,
                                packedWeights: PackedConvWeights?, ho: Int, wo: Int, pointwise: Bool,
                                kernels ks: GEMMKernelSet, out: Tensor) {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (co, cig, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        let (co, cig, kh, kw) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
         let groups = a.groups, cog = co / groups, kDim = cig * kh * kw, p = ho * wo
         let mr = ks.mr, nr = ks.nr, kcB = GEMMBlocking.kc, ncB = GEMMBlocking.nc
         let nPad = (cog + nr - 1) / nr * nr, nStrips = nPad / nr
         let packedPointer: UnsafePointer<Float>
         var scratch: AlignedFloats? = nil
         defer { scratch?.free() }
-        if let pw = packedWeights, pw.matches(weight, groups: groups, layout: .transposed, kernels: ks) {
+        if let pw = packedWeights, pw.matches(weightShape, groups: groups, layout: .transposed, kernels: ks) {
             packedPointer = UnsafePointer(pw.pointer)
         } else {
             let buf = ScratchPool.take(groups * nPad * kDim)
             scratch = buf
-            PackedConvWeights.pack(weight, groups: groups, transposed: true, kernels: ks, into: buf.pointer)
+            PackedConvWeights.pack(unpacked(weight), groups: groups, transposed: true, kernels: ks, into: buf.pointer)
             packedPointer = UnsafePointer(buf.pointer)
         }
         let xp = UnsafePointer(x.data), op = out.data, bp: UnsafePointer<Float>? = bias.map { UnsafePointer($0.data) }

@@ -63,13 +63,36 @@ public final class PackedConvWeights: @unchecked Sendable {
         }
     }
 
+    /// f applied to every packed float of `other`, which is in a GEMM layout (direct or
+    /// transposed): the packing of f(W), because such a packing only moves floats and pads
+    /// with zeros — so f must keep 0 at 0 (W⁺ = max(W, 0), W⁻ = min(W, 0)). Lets a rule's
+    /// weight exist only while one layer call runs, made from the graph's stored packing.
+    /// (A Winograd packing holds transformed weights, for which this would be wrong.)
+    init(mapping other: PackedConvWeights, _ f: (Float) -> Float) {
+        precondition(other.layout == .direct || other.layout == .transposed,
+                     "prpkit: only a direct or transposed packing can be mapped elementwise")
+        precondition(f(0) == 0, "prpkit: a mapped packing needs f(0) = 0 (the padding stays zero)")
+        level = other.level; mr = other.mr; nr = other.nr; kc = other.kc
+        shape = other.shape; groups = other.groups; layout = other.layout; count = other.count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+        let src = UnsafePointer(other.pointer), dst = pointer
+        Parallel.forRanges(count, minChunk: 1 << 15) { r in
+            for i in r { dst[i] = f(src[i]) }
+        }
+    }
+
     deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 
     /// Whether this packing was made from a weight of `weight`'s shape with `groups`, in
     /// `layout`, for the kernel set `ks` (same ISA level, register tile, kc blocking).
     func matches(_ weight: Tensor, groups: Int, layout: ConvWeightLayout, kernels ks: GEMMKernelSet) -> Bool {
+        matches(weight.shape, groups: groups, layout: layout, kernels: ks)
+    }
+
+    func matches(_ weightShape: [Int], groups: Int, layout: ConvWeightLayout, kernels ks: GEMMKernelSet) -> Bool {
         level == ks.level && mr == ks.mr && nr == ks.nr && kc == GEMMBlocking.kc && self.groups == groups
-            && self.layout == layout && shape == weight.shape
+            && self.layout == layout && shape == weightShape
     }
 
     /// Whether this packing is usable with the current kernel set for `weight`, `groups`, `layout`.

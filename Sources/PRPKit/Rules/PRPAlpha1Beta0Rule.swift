@@ -20,12 +20,11 @@ extension RelevancePropagator {
         let bPlus = rule.setBiasToZero ? nil : graph.parameter(node, "bias").map { t in Kernels.map(t) { max($0, 0) } }
         let hasNegative = x.buffer.contains { $0 < 0 }
         let xPlus = hasNegative ? Kernels.map(x) { max($0, 0) } : x
-        var z = layerForward(node, xPlus, weight: positiveWeights[node.name]!, bias: bPlus,
-                             cacheKey: node.name + "\u{2}W+")
+        var z = signedLayerForward(node, xPlus, positive: true, bias: bPlus)
         var xMinus: Tensor? = nil
         if hasNegative {
             let xm = Kernels.map(x) { min($0, 0) }
-            z = Kernels.add(z, layerForward(node, xm, weight: negativeWeight(node), bias: nil))
+            z = Kernels.add(z, signedLayerForward(node, xm, positive: false, bias: nil))
             xMinus = xm
         }
         let eps = rule.epsilon
@@ -35,10 +34,10 @@ extension RelevancePropagator {
 
     func prpAlpha1Beta0Backward(_ node: Node, g: Tensor, inputShape: [Int], cache: Alpha1Beta0Cache) -> Tensor {
         let n = Kernels.rowBroadcast(g, cache.denominator, divide: true)
-        let out = Kernels.rowBroadcast(layerInputGradient(node, n, weight: positiveWeights[node.name]!, inputShape: inputShape,
-                                                          flipped: flippedWeights[node.name]), cache.xPlus)
+        let out = Kernels.rowBroadcast(layerInputGradient(node, n, weight: { self.positiveWeight(node) }, inputShape: inputShape,
+                                                          keepsFlipped: true, signDefinite: true), cache.xPlus)
         if let xm = cache.xMinus {
-            Kernels.accumulate(out, Kernels.rowBroadcast(layerInputGradient(node, n, weight: negativeWeight(node),
+            Kernels.accumulate(out, Kernels.rowBroadcast(layerInputGradient(node, n, weight: { self.negativeWeight(node) },
                                                                             inputShape: inputShape), xm))
         }
         return out

@@ -51,7 +51,7 @@ extension RelevancePropagator {
     func zBetaPrepare(_ node: Node, rule: Rule, input x: Tensor) throws -> ZBetaCache {
         let w = graph.parameter(node, "weight")!
         let b = rule.setBiasToZero ? nil : graph.parameter(node, "bias")
-        let (wPlus, wMinus) = (positiveWeights[node.name]!, negativeWeight(node))
+        let (wPlus, wMinus) = (positiveWeight(node), negativeWeight(node))
         let bPlus = b.map { t in Kernels.map(t) { max($0, 0) } }, bMinus = b.map { t in Kernels.map(t) { min($0, 0) } }
         let lower = try rule.zBetaBound(lower: true, rowShape: Array(x.shape.dropFirst()))
         let upper = try rule.zBetaBound(lower: false, rowShape: Array(x.shape.dropFirst()))
@@ -78,9 +78,9 @@ extension RelevancePropagator {
     func zBetaBackward(_ node: Node, rule: Rule, g: Tensor, input x: Tensor, cache: ZBetaCache) -> Tensor {
         let w = graph.parameter(node, "weight")!
         let n = Kernels.rowBroadcast(g, cache.denominator, divide: true)
-        let tx = layerInputGradient(node, n, weight: w, inputShape: x.shape)
-        let tl = layerInputGradient(node, n, weight: positiveWeights[node.name]!, inputShape: x.shape)
-        let tu = layerInputGradient(node, n, weight: negativeWeight(node), inputShape: x.shape)
+        let tx = layerInputGradient(node, n, weight: { w }, inputShape: x.shape)
+        let tl = layerInputGradient(node, n, weight: { self.positiveWeight(node) }, inputShape: x.shape)
+        let tu = layerInputGradient(node, n, weight: { self.negativeWeight(node) }, inputShape: x.shape)
         let out = Kernels.rowBroadcast(tx, x)
         let per = cache.lower.count
         let op = out.data, lp = tl.data, up = tu.data, lb = cache.lower.data, ub = cache.upper.data
@@ -88,43 +88,5 @@ extension RelevancePropagator {
             for i in r { op[i] -= lb[i % per] * lp[i] + ub[i % per] * up[i] }
         }
         return out
-    }
-
-    /// f(x; W, b) for a conv2d or linear node with the given parameters. `cacheKey` names
-    /// a weight that stays the same for the propagator's lifetime (W⁺, a flipped kernel):
-    /// its packing is then made once, in this propagator's cache (rules differ between
-    /// propagators of one graph, so the graph's own cache is not used).
-    func layerForward(_ node: Node, _ x: Tensor, weight: Tensor, bias: Tensor?, cacheKey: String? = nil) -> Tensor {
-        if case .conv2d(let a) = node.op { return cachedConv(x, weight: weight, bias: bias, a, cacheKey: cacheKey) }
-        return Kernels.linear(x, weight: weight, bias: bias)
-    }
-
-    /// conv2d with the packing of `weight` cached under `cacheKey` (unique per weight).
-    func cachedConv(_ x: Tensor, weight: Tensor, bias: Tensor?, _ a: Conv2dAttributes, cacheKey: String?) -> Tensor {
-        var packed: PackedConvWeights? = nil
-        if let key = cacheKey, weight.shape[1] * weight.shape[2] * weight.shape[3] > 0,
-           !(weight.shape[1] == 1 && a.groups > 1) {
-            let layout = Kernels.conv2dWeightLayout(input: x.shape, weight: weight.shape, a,
-                                                    signDefinite: signDefiniteKeys.contains(key))
-            packed = packedWeights.packed(key, weight: weight, groups: a.groups, layout: layout)
-        }
-        return Kernels.conv2d(x, weight: weight, bias: bias, a, packedWeights: packed)
-    }
-
-    /// Wᵀ·g for a conv2d or linear node (the VJP with respect to its input, whose forward
-    /// shape is `inputShape`); `flipped` is the cached flipped kernel of `weight`, if any.
-    func layerInputGradient(_ node: Node, _ g: Tensor, weight: Tensor, inputShape: [Int], flipped: Tensor? = nil) -> Tensor {
-        if case .conv2d(let a) = node.op {
-            if let flipped, Kernels.transposedAsForward(weight, a) {
-                // The flipped kernel is cached per node, so is its packing.
-                let (kh, kw) = (weight.shape[2], weight.shape[3])
-                let t = Conv2dAttributes(stride: Pair2(1, 1),
-                                         padding: Pair2(a.dilation.h * (kh - 1) - a.padding.h, a.dilation.w * (kw - 1) - a.padding.w),
-                                         dilation: a.dilation, groups: 1)
-                return cachedConv(g, weight: flipped, bias: nil, t, cacheKey: node.name + "\u{2}flipped")
-            }
-            return Kernels.conv2dInputGradient(g, weight: weight, a, inputSize: Pair2(inputShape[2], inputShape[3]), flipped: flipped)
-        }
-        return Kernels.linearInputGradient(g, weight: weight)
     }
 }

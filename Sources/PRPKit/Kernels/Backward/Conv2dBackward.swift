@@ -22,10 +22,7 @@ extension Kernels {
         // ordinary convolution of g with the flipped, transposed kernel, padded by
         // d·(k − 1) − p — the packed implicit-GEMM forward kernel, no column buffer.
         if transposedAsForward(weight, a) {
-            let t = Conv2dAttributes(stride: Pair2(1, 1),
-                                     padding: Pair2(a.dilation.h * (kh - 1) - a.padding.h, a.dilation.w * (kw - 1) - a.padding.w),
-                                     dilation: a.dilation, groups: 1)
-            return conv2d(g, weight: flipped ?? flippedTransposedKernel(weight), bias: nil, t)
+            return conv2d(g, weight: flipped ?? flippedTransposedKernel(weight), bias: nil, flippedConvAttributes(weight.shape, a))
         }
         let out = Tensor(zeros: [b, ci, h, w])
         let op = out.data
@@ -98,9 +95,23 @@ extension Kernels {
     /// Channels run in parallel: each writes its own plane.
     /// Whether `conv2dInputGradient` runs as a forward convolution with the flipped kernel.
     public static func transposedAsForward(_ weight: Tensor, _ a: Conv2dAttributes) -> Bool {
-        let (kh, kw) = (weight.shape[2], weight.shape[3])
+        transposedAsForward(weight.shape, a)
+    }
+
+    /// The same for a weight of shape (Cout, Cin/groups, kH, kW).
+    public static func transposedAsForward(_ weightShape: [Int], _ a: Conv2dAttributes) -> Bool {
+        let (kh, kw) = (weightShape[2], weightShape[3])
         return a.stride == Pair2(1, 1) && a.groups == 1 && (kh > 1 || kw > 1)
             && a.padding.h <= a.dilation.h * (kh - 1) && a.padding.w <= a.dilation.w * (kw - 1)
+    }
+
+    /// The attributes of that forward convolution (with the flipped, transposed kernel):
+    /// stride 1, padded by d·(k − 1) − p.
+    public static func flippedConvAttributes(_ weightShape: [Int], _ a: Conv2dAttributes) -> Conv2dAttributes {
+        let (kh, kw) = (weightShape[2], weightShape[3])
+        return Conv2dAttributes(stride: Pair2(1, 1),
+                                padding: Pair2(a.dilation.h * (kh - 1) - a.padding.h, a.dilation.w * (kw - 1) - a.padding.w),
+                                dilation: a.dilation, groups: 1)
     }
 
     /// W'[c, o, kh−1−y, kw−1−x] = W[o, c, y, x]: (Cout, Cin, kH, kW) → (Cin, Cout, kH, kW).

@@ -1,0 +1,54 @@
+extension RelevancePropagator {
+    /// f(x; W, b) for a conv2d or linear node with the given parameters.
+    func layerForward(_ node: Node, _ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        if case .conv2d(let a) = node.op { return Kernels.conv2d(x, weight: weight, bias: bias, a) }
+        return Kernels.linear(x, weight: weight, bias: bias)
+    }
+
+    /// f(x; W⁺, b) (`positive`) or f(x; W⁻, b) of a conv2d or linear node, on the direct
+    /// kernel (one-signed weights keep it, see `Kernels.conv2dWeightLayout`). A
+    /// convolution's W± is mapped from the graph's packing of W (kept for the ordinary
+    /// forward) for this call only — the same floats as packing W± itself, with no second
+    /// stored copy — when that packing is in a GEMM layout; after a Winograd one, W± is
+    /// packed for the call instead.
+    func signedLayerForward(_ node: Node, _ x: Tensor, positive: Bool, bias: Tensor?) -> Tensor {
+        let w = graph.parameter(node, "weight")!
+        guard case .conv2d(let a) = node.op, Kernels.conv2dPacksWeights(w.shape, a) else {
+            return layerForward(node, x, weight: positive ? positiveWeight(node) : negativeWeight(node), bias: bias)
+        }
+        let wanted = Kernels.conv2dWeightLayout(input: x.shape, weight: w.shape, a, signDefinite: true)
+        let own = Kernels.conv2dWeightLayout(input: x.shape, weight: w.shape, a)
+        let signed: PackedConvWeights
+        if own == wanted {
+            let packed = graph.packedConvWeights.packed(node.name, weight: w, groups: a.groups, layout: own)
+            signed = positive ? PackedConvWeights(mapping: packed) { max($0, 0) }
+                              : PackedConvWeights(mapping: packed) { min($0, 0) }
+        } else {
+            signed = PackedConvWeights(weight: positive ? positiveWeight(node) : negativeWeight(node),
+                                       groups: a.groups, layout: wanted)
+        }
+        return Kernels.conv2d(x, packed: signed, bias: bias, a)
+    }
+
+    /// Wᵀ·g for a conv2d or linear node (the VJP with respect to its input, whose forward
+    /// shape is `inputShape`). `weight` gives the rule's weight (of the graph weight's
+    /// shape) when it is needed. `keepsFlipped`: the weight is the same on every call for
+    /// this node, so a stride-1 convolution's flipped kernel is packed once and kept in
+    /// this propagator's cache (rules differ between propagators of one graph); `weight`
+    /// is then only called to make that packing. `signDefinite`: the weight has one sign
+    /// (α1β0's W⁺), so its flipped kernel keeps the direct kernel.
+    func layerInputGradient(_ node: Node, _ g: Tensor, weight: () -> Tensor, inputShape: [Int],
+                            keepsFlipped: Bool = false, signDefinite: Bool = false) -> Tensor {
+        guard case .conv2d(let a) = node.op else { return Kernels.linearInputGradient(g, weight: weight()) }
+        let shape = graph.parameter(node, "weight")!.shape
+        if keepsFlipped, Kernels.transposedAsForward(shape, a) {
+            let t = Kernels.flippedConvAttributes(shape, a)
+            let flippedShape = [shape[1], shape[0], shape[2], shape[3]]
+            let layout = Kernels.conv2dWeightLayout(input: g.shape, weight: flippedShape, t, signDefinite: signDefinite)
+            let packed = packedWeights.packed(node.name + "\u{2}flipped", shape: flippedShape, groups: 1,
+                                              layout: layout) { Kernels.flippedTransposedKernel(weight()) }
+            return Kernels.conv2d(g, packed: packed, bias: nil, t)
+        }
+        return Kernels.conv2dInputGradient(g, weight: weight(), a, inputSize: Pair2(inputShape[2], inputShape[3]))
+    }
+}
