@@ -4,7 +4,7 @@ Model: ProtoPNet on a torchvision ResNet50 trunk (random weights), add-on 2048�
 2000 prototypes of 128 dims (200 classes × 10), 1×3×224×224 inputs, 2 threads on both sides
 (bench/prp_vs_cabrnet.py builds the same model).
 
-1. Peak RSS (getrusage ru_maxrss) of a fresh process per workload, prpkit and CaBRNet each
+1. Peak RSS (VmHWM of /proc/self/status) of a fresh process per workload, prpkit and CaBRNet each
    in their own process:
    - prpkit: `import prpkit` (torch is never imported), `prpkit.load` of the model file,
      then the workload; CaBRNet: import torch + CaBRNet, build the model, then prp();
@@ -45,6 +45,13 @@ import os, resource, sys, time
 import numpy as np
 from PIL import Image
 def peak_mb():
+    # VmHWM, the peak RSS of this process's own address space. Not ru_maxrss: Linux
+    # carries that across fork + exec, so a child of a large parent (one that exported the
+    # model with torch) would report the parent's peak.
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 def images(n):
     return np.random.default_rng(1).standard_normal((n, 3, 224, 224)).astype(np.float32)
