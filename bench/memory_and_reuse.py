@@ -199,8 +199,10 @@ def timing_section(model_path: str, runs: int) -> list:
     rows.append(("4 images × their top-5 prototypes, 20 prp() calls", t_ref4, t_our4))
     print(f"4 images × top-5 by prp() calls: CaBRNet {t_ref4:.2f} s, prpkit {t_our4:.3f} s, ratio {t_our4 / t_ref4:.3f}",
           flush=True)
+    from prpkit import _prp
     for name, target in [("CaBRNet's module", ref_model), ("prpkit's composite", ours)]:
-        ex = target._explainer if hasattr(target, "_explainer") else prpkit._torch_cache._CACHE[target]["prp"][2]
+        # a torch module: the explainer prp() ran on (prp()'s default stability factor)
+        ex = target._explainer if hasattr(target, "_explainer") else _prp._explainer_for(target, 1e-6, xs[:1])
         print(f"forward passes run / reused on {name}: {ex.forward_counts()}")
     return rows
 

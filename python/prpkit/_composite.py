@@ -9,21 +9,13 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._convert import as_prpkit_model
 from ._model import Model
 
-__all__ = ["CompositeModel", "as_prpkit_model"]
+__all__ = ["CompositeModel", "composite", "corrected_composite"]
 
 _DEFAULT_LOWER = min(-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225)
 _DEFAULT_UPPER = max((1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225)
-
-
-def as_prpkit_model(model: Any, example_input: Any = None) -> Model:
-    """A prpkit Model for a prpkit Model or a torch module (converted with from_torch, up
-    to the similarity map for prototype classifiers prpkit cannot convert whole)."""
-    if isinstance(model, Model):
-        return model
-    from ._convert import from_torch
-    return from_torch(model, example_input, similarity_head=True)
 
 
 class CompositeModel(Model):

@@ -1,14 +1,31 @@
-"""`prpkit.from_torch`: a PyTorch module (or CaBRNet model) → an in-memory `prpkit.Model`."""
+"""Torch modules → prpkit Models: the one module that converts them and caches the
+conversions.
+
+Every conversion of a torch module starts here (torch.fx trace → graph + float32
+weights → model file image → native Model, `_export` doing the graph):
+
+- `from_torch`: the public, uncached conversion (`prpkit.from_torch`), and
+  `as_prpkit_model` for the composite functions of `prpkit.prp_utils`;
+- `TorchSource`: what `prpkit.LRP` / `LayerLRP` explain for a torch module — a
+  `Conversion` (the Model, the rules read from ``module.rule`` attributes, where each
+  leaf module went), per forward-argument shapes;
+- `prp_source`: what `prpkit.prp` explains for a torch module — its Model up to the
+  similarity map, or, for a model that is already a composite (``lrp_ready``), its
+  `Conversion` with the composite's rules.
+
+The cached ones are reused until the module changes (`_torch_cache.fingerprint`: a
+weight, buffer, submodule, plain attribute or rule) and dropped with the module.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from . import _core, _export, _safetensors
-from ._model import Model
+from . import _core, _export, _safetensors, _torch_cache
+from ._model import Model, _torch
 
-__all__ = ["from_torch"]
+__all__ = ["from_torch", "as_prpkit_model", "Conversion", "TorchSource", "prp_source"]
 
 
 def _default_example(module) -> Any:
@@ -85,3 +102,72 @@ def from_torch(module, example_input: Any = None, *, similarity_head: bool = Fal
     graph_json = json.dumps(graph, separators=(",", ":"))
     core = _core.load_from_memory(_model_bytes(graph, params))
     return Model(core, graph_json)
+
+
+def as_prpkit_model(model: Any, example_input: Any = None) -> Model:
+    """A prpkit Model for a prpkit Model or a torch module (converted with from_torch, up
+    to the similarity map for prototype classifiers prpkit cannot convert whole)."""
+    if isinstance(model, Model):
+        return model
+    return from_torch(model, example_input, similarity_head=True)
+
+
+class Conversion:
+    """A converted torch module: the Model, its rules JSON, and where each leaf module went
+    ({id(module): [(output value, [node names]) per call]})."""
+
+    __slots__ = ("model", "rules", "module_calls", "__weakref__")
+
+    def __init__(self, model: Model, rules: dict, module_calls: dict) -> None:
+        self.model, self.rules, self.module_calls = model, rules, module_calls
+
+
+def convert_with_rules(module, examples: tuple) -> Conversion:
+    """A torch module → `Conversion`, traced with `examples` (its forward arguments)."""
+    traced_with = examples if len(examples) > 1 else examples[0]
+    calls: dict = {}
+    graph, params, rules = _export.graph_from_torch(module, traced_with, rules=True, module_calls=calls)
+    core = _core.load_from_memory(_model_bytes(graph, params))
+    return Conversion(Model(core, json.dumps(graph, separators=(",", ":"))), rules, calls)
+
+
+def _argument_key(v: Any) -> Any:
+    """What a non-tensor forward argument contributes to the conversion cache key."""
+    key = _torch_cache._plain(v)
+    if key is NotImplemented:
+        raise TypeError(f"additional_forward_args: a non-tensor argument is baked into the converted graph and "
+                        f"must be a plain value (number, string, None, or a tuple/list/dict of them), got "
+                        f"{type(v).__module__}.{type(v).__qualname__}")
+    return key
+
+
+class TorchSource:
+    """A torch module explained by LRP, converted on demand through the conversion cache
+    (rebuilt whenever a weight, buffer, submodule or rule changes)."""
+
+    def __init__(self, module) -> None:
+        self.module = module
+        self.conversion: Conversion | None = None  # held here; the cache keeps a weak reference
+
+    def get(self, args: tuple) -> Conversion:
+        """The conversion for forward arguments `args` (tensors: their shapes after the
+        batch matter; other values: their value)."""
+        torch = _torch()
+        shapes = tuple(("tensor", tuple(a.shape[1:])) if isinstance(a, torch.Tensor) else _argument_key(a)
+                       for a in args)
+        self.conversion = _torch_cache.cached(self.module, ("lrp", shapes),
+                                              lambda: convert_with_rules(self.module, args), keep=False)
+        return self.conversion
+
+
+def prp_source(module, example) -> Model | Conversion:
+    """What prp() explains for a torch module and an example input (1, C, H, W): a module
+    that is already a composite (``lrp_ready``, CaBRNet's own) as a `Conversion` whose
+    rules are its modules' rules; any other module as its Model up to the similarity map,
+    on which prp() builds its composite. Held by the cache (prp() is a function: nobody
+    else holds it) until the module changes."""
+    if hasattr(module, "lrp_ready"):
+        return _torch_cache.cached(module, ("prp", tuple(example.shape[1:]), True),
+                                   lambda: convert_with_rules(module, (example,)))
+    return _torch_cache.cached(module, ("prp", tuple(example.shape[1:]), False),
+                               lambda: from_torch(module, example, similarity_head=True))

@@ -11,7 +11,7 @@ pass per call. Differences from Captum, all deliberate:
   other values are baked into the conversion of a torch module (its trace is
   specialised to them), so each distinct value costs one conversion;
 - a torch module is converted on first use and re-converted only when one of its
-  parameters, buffers, submodules or rules changes (`prpkit._torch_cache`);
+  parameters, buffers, submodules or rules changes (`prpkit._convert`);
 - inference only: BatchNorm uses its running statistics even in training mode (a
   `TrainingModeWarning` says so once per module).
 """
@@ -24,6 +24,7 @@ from typing import Any, Literal, NamedTuple, Sequence, overload
 import numpy as np
 
 from . import _core, _torch_cache
+from ._convert import Conversion, TorchSource
 from ._model import Model, _as_input, _is_tensor, _torch
 from ._threads import num_threads
 
@@ -64,56 +65,6 @@ def _targets(target: Any, n: int, out_dims: Sequence[int]) -> np.ndarray:
         return np.array([one(t, f"target[{i}]") for i, t in enumerate(target)], dtype=np.int64).reshape(n, rank)
     row = one(target, "target")
     return np.array([row] * n, dtype=np.int64).reshape(n, rank)
-
-
-class Conversion:
-    """A converted torch module: the Model, its rules JSON, and where each leaf module went
-    ({id(module): [(output value, [node names]) per call]})."""
-
-    __slots__ = ("model", "rules", "module_calls", "__weakref__")
-
-    def __init__(self, model: Model, rules: dict, module_calls: dict) -> None:
-        self.model, self.rules, self.module_calls = model, rules, module_calls
-
-
-def convert_with_rules(module, examples: tuple) -> Conversion:
-    """A torch module → `Conversion`, traced with `examples` (its forward arguments)."""
-    from . import _export
-    from ._convert import _model_bytes
-    traced_with = examples if len(examples) > 1 else examples[0]
-    calls: dict = {}
-    graph, params, rules = _export.graph_from_torch(module, traced_with, rules=True, module_calls=calls)
-    core = _core.load_from_memory(_model_bytes(graph, params))
-    return Conversion(Model(core, json.dumps(graph, separators=(",", ":"))), rules, calls)
-
-
-def _argument_key(v: Any) -> Any:
-    """What a non-tensor forward argument contributes to the conversion cache key."""
-    key = _torch_cache._plain(v)
-    if key is NotImplemented:
-        raise TypeError(f"additional_forward_args: a non-tensor argument is baked into the converted graph and "
-                        f"must be a plain value (number, string, None, or a tuple/list/dict of them), got "
-                        f"{type(v).__module__}.{type(v).__qualname__}")
-    return key
-
-
-class _TorchSource:
-    """A torch module, converted on demand through the shared conversion cache
-    (`prpkit._torch_cache`: rebuilt whenever a weight, buffer, submodule or rule changes)."""
-
-    def __init__(self, module) -> None:
-        self.module = module
-        self.conversion: Conversion | None = None  # held here; the cache keeps a weak reference
-
-    def get(self, args: tuple) -> Conversion:
-        """The conversion for forward arguments `args` (tensors: their shapes after the
-        batch matter; other values: their value)."""
-        torch = _torch()
-        shapes = tuple(("tensor", tuple(a.shape[1:])) if isinstance(a, torch.Tensor) else _argument_key(a)
-                       for a in args)
-        self.conversion = _torch_cache.cached(self.module, ("lrp", shapes),
-                                              lambda: convert_with_rules(self.module, args), keep=False)
-        return self.conversion
 
 
 def _forward_args(additional_forward_args: Any) -> tuple:
@@ -164,7 +115,7 @@ class LRP:
             if torch is None or not isinstance(model, torch.nn.Module):
                 raise TypeError(f"LRP expects a prpkit.Model or a torch.nn.Module, got {type(model).__module__}."
                                 f"{type(model).__qualname__}")
-            self._source = _TorchSource(model)
+            self._source = TorchSource(model)
             self._model = None
         # Read on every call (a rule object changed in place must not leave a stale explainer).
         self._rules = rules if rules is not None else {}

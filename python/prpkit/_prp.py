@@ -16,8 +16,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _core, _torch_cache
+from . import _core
 from ._composite import _DEFAULT_LOWER, _DEFAULT_UPPER, CompositeModel, composite
+from ._convert import prp_source
 from ._model import Model, _as_input, _is_tensor, _torch
 from ._threads import num_threads
 
@@ -26,9 +27,25 @@ __all__ = ["prp", "prp_batch", "prp_relevance", "post_process"]
 _POLARITY = {None: 0, "positive": 1, "negative": 2, "absolute": 3}
 _LOCATION_MAX, _LOCATION_AT, _LOCATION_THRESHOLD = 0, 1, 2
 
-# prpkit Model → (stability factor, explainer): a Model is immutable, so its composite is
-# reused while the stability factor stays the same. Torch modules: `_torch_cache`.
+# Model or Conversion → (stability factor, explainer): both are immutable, so prp()'s
+# composite of a Model is reused while the stability factor stays the same, and the
+# explainer of a Conversion (a composite already) always. Torch modules are converted
+# (and their conversions cached) by `_convert.prp_source`.
 _CACHE: "weakref.WeakKeyDictionary[Any, tuple]" = weakref.WeakKeyDictionary()
+
+
+def _composite_explainer(model: Model, stability_factor: float) -> "_core.Explainer":
+    """prp()'s composite of `model` (set_bias_to_zero, z^B with ImageNet's bounds, the
+    similarity head): built once per stability factor (BN folding, W⁺/W⁻, kernel packings),
+    not on every call."""
+    cached = _CACHE.get(model)
+    if cached and cached[0] == float(stability_factor):
+        return cached[1]
+    explainer = composite(model, set_bias_to_zero=True, stability_factor=stability_factor, use_zbeta=True,
+                          zbeta_lower_bound=_DEFAULT_LOWER, zbeta_upper_bound=_DEFAULT_UPPER,
+                          similarity_head=True)._explainer
+    _CACHE[model] = (float(stability_factor), explainer)
+    return explainer
 
 
 def _explainer_for(model: Any, stability_factor: float, example) -> "_core.Explainer":
@@ -38,35 +55,19 @@ def _explainer_for(model: Any, stability_factor: float, example) -> "_core.Expla
     if isinstance(model, CompositeModel):
         return model._explainer
     if isinstance(model, Model):
-        # A Model is immutable: its composite (BN folding, W⁺/W⁻, kernel packings) is built
-        # once per stability factor, not on every call.
-        cached = _CACHE.get(model)
-        if cached and cached[0] == float(stability_factor):
-            return cached[1]
-        explainer = composite(model, set_bias_to_zero=True, stability_factor=stability_factor, use_zbeta=True,
-                              zbeta_lower_bound=_DEFAULT_LOWER, zbeta_upper_bound=_DEFAULT_UPPER,
-                              similarity_head=True)._explainer
-        _CACHE[model] = (float(stability_factor), explainer)
-        return explainer
+        return _composite_explainer(model, stability_factor)
     torch = _torch()
     if torch is None or not isinstance(model, torch.nn.Module):
         raise TypeError(f"prp expects a prpkit.Model, a prpkit composite or a torch.nn.Module, got "
                         f"{type(model).__module__}.{type(model).__qualname__}")
-    ready = hasattr(model, "lrp_ready")
-    purpose = ("prp", tuple(example.shape[1:]), ready, None if ready else float(stability_factor))
-
-    def build():
-        if ready:  # CaBRNet's own composite: its modules carry the rules
-            from ._lrp import convert_with_rules
-            conversion = convert_with_rules(model, (example,))
-            return _core.Explainer(conversion.model._core, json.dumps({"rules": conversion.rules}))
-        from ._convert import from_torch
-        return composite(from_torch(model, example, similarity_head=True), set_bias_to_zero=True,
-                         stability_factor=stability_factor, use_zbeta=True,
-                         zbeta_lower_bound=_DEFAULT_LOWER, zbeta_upper_bound=_DEFAULT_UPPER,
-                         similarity_head=True)._explainer
-
-    return _torch_cache.cached(model, purpose, build)
+    source = prp_source(model, example)
+    if isinstance(source, Model):
+        return _composite_explainer(source, stability_factor)
+    # CaBRNet's own composite: its modules carry the rules (the stability factor is theirs)
+    cached = _CACHE.get(source)
+    if cached is None:
+        cached = _CACHE[source] = (None, _core.Explainer(source.model._core, json.dumps({"rules": source.rules})))
+    return cached[1]
 
 
 def _index(v: Any, what: str) -> int:

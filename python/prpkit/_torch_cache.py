@@ -1,4 +1,5 @@
-"""The one place where torch modules are converted and their conversions cached.
+"""The conversion cache: what identifies a torch module's state, and the conversions kept
+for it (`_convert`, the one module that converts torch modules, is its user).
 
 A conversion (a native model, its rules, or a composite built from it) is reused only
 while nothing that can change its result has changed. `fingerprint(module)` covers:

@@ -26,7 +26,7 @@ from captum.attr import LRP as CaptumLRP
 from captum.attr._utils import lrp_rules as captum_rules
 
 import prpkit
-from prpkit import _lrp, _torch_cache
+from prpkit import _convert, _torch_cache
 
 pytestmark = pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
 
@@ -180,8 +180,8 @@ def test_unchanged_module_is_converted_once(setup, monkeypatch):
     """The cache is hit while nothing changes (one conversion), missed after a change."""
     net, x, lrp, _ = setup
     calls = []
-    real = _lrp.convert_with_rules
-    monkeypatch.setattr(_lrp, "convert_with_rules", lambda *a: calls.append(1) or real(*a))
+    real = _convert.convert_with_rules
+    monkeypatch.setattr(_convert, "convert_with_rules", lambda *a: calls.append(1) or real(*a))
     for _ in range(3):
         lrp.attribute(x, target=1)
         prpkit.LRP(net).attribute(x, target=2)
@@ -271,6 +271,36 @@ def test_prp_sees_every_mutation(arrival, mutation):
         ref = CaptumLRP(model).attribute(x, target=target).detach().numpy()
         cabrnet_prp_utils.attach_lrp_comp_rules(model)
         assert rel_diff(got, ref) <= REL
+
+
+@pytest.mark.parametrize("arrival", ["plain", "cabrnet_composite"])
+def test_prp_converts_an_unchanged_module_once(arrival, monkeypatch):
+    """prp() on a torch module converts it once (prpkit._convert) while it is unchanged:
+    another stability factor builds another composite on the same conversion (with the
+    factor's numbers, as CaBRNet's prp(); CaBRNet's own composite keeps its rules), and a
+    change of the module converts it again."""
+    model = build_protopnet("resnet18", "layer2")
+    if arrival == "cabrnet_composite":
+        model = cabrnet_prp_utils.get_cabrnet_lrp_composite_model(model).eval()
+    calls = []
+    for name in ("from_torch", "convert_with_rules"):
+        real = getattr(_convert, name)
+        monkeypatch.setattr(_convert, name, lambda *a, real=real, name=name, **k: calls.append(name) or real(*a, **k))
+    torch.manual_seed(1)
+    x = torch.randn(1, 3, 64, 64)
+    first = prpkit.prp(model, IMG, x, 2, location="max")
+    other = prpkit.prp(model, IMG, x, 2, location="max", stability_factor=0.5)
+    again = prpkit.prp(model, IMG, x, 2, location="max")
+    assert calls == ["convert_with_rules" if arrival == "cabrnet_composite" else "from_torch"]
+    assert np.array_equal(first, again)
+    target = model if arrival == "cabrnet_composite" else copy.deepcopy(model)
+    ref = gradients.prp(target, IMG, x, 2, "cpu", location="max", stability_factor=0.5)
+    assert rel_diff(other, ref) <= REL
+    if arrival == "plain":
+        assert rel_diff(first, ref) > 100 * REL, "the stability factor did not change CaBRNet's heatmap"
+    _add_on_bias_inplace(model)
+    prpkit.prp(model, IMG, x, 2, location="max")
+    assert len(calls) == 2
 
 
 # ---- the other silent wrong answers ------------------------------------------------------
