@@ -62,7 +62,8 @@ let package = Package(
         ),
         .target(
             name: "PRPKitCABI",
-            dependencies: ["PRPKit"],
+            // CPRPKit: the header's own struct layouts and constants (no copies here).
+            dependencies: ["CPRPKit", "PRPKit"],
             path: "Sources/PRPKitCABI",
             exclude: ["exports.map"],
             linkerSettings: [

@@ -261,6 +261,31 @@ int prpkit_model_forward(const prpkit_model* model,
                          prpkit_output* outputs, size_t n_outputs,
                          const prpkit_forward_options* options);
 
+/* ---- Model introspection ------------------------------------------------------------ */
+
+/* Text results below are NUL-terminated UTF-8 JSON written into `buffer` of `capacity`
+ * bytes; *length (may be NULL) always receives the length without the NUL, and
+ * PRPKIT_ERROR_BUFFER_TOO_SMALL is returned when capacity <= length (call with
+ * capacity 0 to learn the size). */
+
+/* The model's graph as the JSON document a model file carries ("inputs", "nodes",
+ * "outputs"; docs/model-format.md), as the library holds it (float attributes as
+ * float32, keys in a fixed order). */
+int prpkit_model_graph_json(const prpkit_model* model, char* buffer, size_t capacity, size_t* length);
+
+/* Every value's shape for inputs of the shapes in `inputs` (only `shape` and `rank` are
+ * read; `data` may be NULL), or of their declared shapes when `inputs` is NULL:
+ *   {"values": {name: [extents], ...}, "parameters": {name: [extents], ...}}
+ * with "values" holding the graph inputs then every node's output, in graph order, and
+ * "parameters" every parameter tensor, by name. Shapes the ops reject are
+ * PRPKIT_ERROR_INVALID_ARGUMENT, as in prpkit_model_forward. */
+int prpkit_model_shapes_json(const prpkit_model* model, const prpkit_input* inputs, size_t n_inputs,
+                             char* buffer, size_t capacity, size_t* length);
+
+/* Copies parameter tensor `name` into `out` with the prpkit_output protocol of
+ * prpkit_model_forward (its shape is always written; a capacity below its size returns
+ * PRPKIT_ERROR_BUFFER_TOO_SMALL). An unknown name is PRPKIT_ERROR_INVALID_ARGUMENT. */
+int prpkit_model_parameter(const prpkit_model* model, const char* name, prpkit_output* out);
 
 /* ---- Relevance propagation: LRP (Captum) and PRP (CaBRNet) ------------------------- */
 

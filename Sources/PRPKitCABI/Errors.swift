@@ -1,17 +1,18 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CPRPKit
 import PRPKit
 
-/// Status codes of include/prpkit.h.
+/// Status codes, as include/prpkit.h defines them.
 enum Status {
-    static let ok: Int32 = 0
-    static let invalidArgument: Int32 = 1
-    static let invalidModel: Int32 = 2
-    static let unsupported: Int32 = 3
-    static let io: Int32 = 4
-    static let bufferTooSmall: Int32 = 5
-    static let `internal`: Int32 = 6
+    static let ok = Int32(PRPKIT_OK)
+    static let invalidArgument = Int32(PRPKIT_ERROR_INVALID_ARGUMENT)
+    static let invalidModel = Int32(PRPKIT_ERROR_INVALID_MODEL)
+    static let unsupported = Int32(PRPKIT_ERROR_UNSUPPORTED)
+    static let io = Int32(PRPKIT_ERROR_IO)
+    static let bufferTooSmall = Int32(PRPKIT_ERROR_BUFFER_TOO_SMALL)
+    static let `internal` = Int32(PRPKIT_ERROR_INTERNAL)
 }
 
 /// An error raised by the ABI layer itself, carrying its status code.
@@ -74,13 +75,16 @@ public func prpkit_last_error() -> UnsafePointer<CChar> {
     return UnsafePointer(p.assumingMemoryBound(to: CChar.self))
 }
 
-private let statusNames: [UnsafeMutablePointer<CChar>] = ([
-    "PRPKIT_OK", "PRPKIT_ERROR_INVALID_ARGUMENT", "PRPKIT_ERROR_INVALID_MODEL", "PRPKIT_ERROR_UNSUPPORTED",
-    "PRPKIT_ERROR_IO", "PRPKIT_ERROR_BUFFER_TOO_SMALL", "PRPKIT_ERROR_INTERNAL", "PRPKIT_UNKNOWN_STATUS",
-] as [String]).map { strdup($0)! }
+/// Each status code's name (static C strings), keyed by the header's values.
+private let statusNames: [Int32: UnsafeMutablePointer<CChar>] = ([
+    Status.ok: "PRPKIT_OK", Status.invalidArgument: "PRPKIT_ERROR_INVALID_ARGUMENT",
+    Status.invalidModel: "PRPKIT_ERROR_INVALID_MODEL", Status.unsupported: "PRPKIT_ERROR_UNSUPPORTED",
+    Status.io: "PRPKIT_ERROR_IO", Status.bufferTooSmall: "PRPKIT_ERROR_BUFFER_TOO_SMALL",
+    Status.internal: "PRPKIT_ERROR_INTERNAL",
+] as [Int32: String]).mapValues { strdup($0)! }
+private let unknownStatus: UnsafeMutablePointer<CChar> = strdup("PRPKIT_UNKNOWN_STATUS")!
 
 @_cdecl("prpkit_status_string")
 public func prpkit_status_string(_ status: Int32) -> UnsafePointer<CChar> {
-    let i = status >= 0 && status < Int32(statusNames.count - 1) ? Int(status) : statusNames.count - 1
-    return UnsafePointer(statusNames[i])
+    UnsafePointer(statusNames[status] ?? unknownStatus)
 }

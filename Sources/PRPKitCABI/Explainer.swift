@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CPRPKit
 import PRPKit
 
 /// What a `prpkit_explainer*` points to.
@@ -12,11 +13,6 @@ final class ExplainerHandle {
         let pointer = try required(pointer, "explainer")
         return Unmanaged<ExplainerHandle>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
     }
-}
-
-// prpkit_prp_options { size_t struct_size; int location; int64_t h; int64_t w; float threshold; }
-private enum PRPOptionsLayout {
-    static let location = 8, h = 16, w = 24, threshold = 32, size = 40
 }
 
 @_cdecl("prpkit_explainer_create")
@@ -63,14 +59,7 @@ public func prpkit_explainer_rules_json(_ explainer: OpaquePointer?, _ buffer: U
                                         _ capacity: Int, _ length: UnsafeMutablePointer<Int>?) -> Int32 {
     guarded {
         let text = JSONWriter.write(try ExplainerHandle.from(explainer).explainer.rulesJSON)
-        let bytes = Array(text.utf8)
-        length?.pointee = bytes.count
-        guard UInt(bitPattern: capacity) > UInt(bytes.count) else {  // size_t ≥ 2^63 arrives negative
-            throw ABIError.bufferTooSmall("rules JSON needs \(bytes.count + 1) bytes, capacity is \(UInt(bitPattern: capacity))")
-        }
-        let buffer = try required(buffer, "buffer")
-        for (i, b) in bytes.enumerated() { buffer[i] = CChar(bitPattern: b) }
-        buffer[bytes.count] = 0
+        try Buffers.writeText(text, "rules JSON", to: buffer, capacity: capacity, length: length)
     }
 }
 
@@ -120,7 +109,7 @@ func targetRows(_ ex: Explainer, _ outputIndex: Int, _ targets: UnsafePointer<In
     guard outputIndex >= 0, outputIndex < ex.graph.outputs.count else {
         throw ABIError.invalidArgument("output_index \(UInt(bitPattern: outputIndex)) out of range (model has \(ex.graph.outputs.count) outputs)")
     }
-    guard targetRank >= 0, targetRank <= CLayout.maxRank else {
+    guard targetRank >= 0, targetRank <= maxRank else {
         throw ABIError.invalidArgument("target_rank \(UInt(bitPattern: targetRank)) out of range")
     }
     let targets = try required(targets, "targets")
@@ -162,16 +151,12 @@ public func prpkit_explainer_prp(_ explainer: OpaquePointer?, _ image: UnsafeRaw
         let ids = (0..<nPrototypes).map { Int(clamping: protos[$0]) }
         var location = PRPLocation.max
         if let options {
-            let size = options.load(as: Int.self)
-            guard size >= PRPOptionsLayout.size else {
-                throw ABIError.invalidArgument("options.struct_size is \(size); initialize options with prpkit_prp_default_options()")
-            }
-            switch options.load(fromByteOffset: PRPOptionsLayout.location, as: Int32.self) {
-            case 0: location = .max
-            case 1: location = .at(h: Int(clamping: options.load(fromByteOffset: PRPOptionsLayout.h, as: Int64.self)),
-                                   w: Int(clamping: options.load(fromByteOffset: PRPOptionsLayout.w, as: Int64.self)))
-            case 2:
-                location = .threshold(options.load(fromByteOffset: PRPOptionsLayout.threshold, as: Float.self))
+            let caller = try CallerStruct<prpkit_prp_options>(options, initializer: "prpkit_prp_default_options")
+            try caller.require(\.threshold, initializer: "prpkit_prp_default_options")
+            switch Int(caller[\.location]!) {
+            case PRPKIT_LOCATION_MAX: location = .max
+            case PRPKIT_LOCATION_AT: location = .at(h: Int(clamping: caller[\.h]!), w: Int(clamping: caller[\.w]!))
+            case PRPKIT_LOCATION_THRESHOLD: location = .threshold(caller[\.threshold]!)
             case let other: throw ABIError.invalidArgument("options.location \(other) is not a PRPKIT_LOCATION_* value")
             }
         }

@@ -1,17 +1,5 @@
+import CPRPKit
 import PRPKit
-
-/// Byte layouts of the C structs in include/prpkit.h (x86-64 / AArch64 LP64). Swift
-/// reads and writes them through raw pointers at these offsets; examples/c/forward.c
-/// asserts the same offsets with offsetof.
-enum CLayout {
-    static let maxRank = 8
-    // prpkit_input { const float* data; const int64_t* shape; size_t rank; }
-    static let inputStride = 24, inputData = 0, inputShape = 8, inputRank = 16
-    // prpkit_output { float* data; size_t capacity; int64_t shape[8]; size_t rank; }
-    static let outputStride = 88, outputData = 0, outputCapacity = 8, outputShape = 16, outputRank = 80
-    // prpkit_forward_options { size_t struct_size; int num_threads; }
-    static let optionsNumThreads = 8
-}
 
 @_cdecl("prpkit_model_forward")
 public func prpkit_model_forward(_ model: OpaquePointer?,
@@ -22,15 +10,10 @@ public func prpkit_model_forward(_ model: OpaquePointer?,
         let graph = try ModelHandle.from(model).graph
         var threads = 0
         if let options {
-            let size = options.load(as: UInt.self)
-            guard size >= UInt(MemoryLayout<UInt>.size) else {
-                throw ABIError.invalidArgument("options.struct_size is \(size); initialize options with prpkit_forward_default_options()")
-            }
-            if size >= UInt(CLayout.optionsNumThreads + 4) {
-                threads = Int(options.load(fromByteOffset: CLayout.optionsNumThreads, as: Int32.self))
-                guard threads >= 0, threads <= Parallel.maximumThreads else {
-                    throw ABIError.invalidArgument("options.num_threads must be in 0...\(Parallel.maximumThreads) (0 = the calling thread's setting), got \(threads)")
-                }
+            let caller = try CallerStruct<prpkit_forward_options>(options, initializer: "prpkit_forward_default_options")
+            threads = Int(caller[\.num_threads] ?? 0)
+            guard threads >= 0, threads <= Parallel.maximumThreads else {
+                throw ABIError.invalidArgument("options.num_threads must be in 0...\(Parallel.maximumThreads) (0 = the calling thread's setting), got \(threads)")
             }
         }
 

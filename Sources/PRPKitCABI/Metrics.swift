@@ -1,10 +1,5 @@
+import CPRPKit
 import PRPKit
-
-// prpkit_perturbation_options { size_t struct_size; int mode; int softmax; int64_t steps;
-// int64_t output_index; int64_t batch_size; float blur_sigma; } (48 bytes)
-private enum PerturbationLayout {
-    static let mode = 8, softmax = 12, steps = 16, outputIndex = 24, batchSize = 32, blurSigma = 40, size = 48
-}
 
 private func oneTensor(_ pointer: UnsafeRawPointer?, _ name: String) throws -> Tensor {
     try Buffers.tensors(try required(pointer, name), count: 1, ranks: nil, names: [name])[0]
@@ -15,7 +10,7 @@ public func prpkit_pointing_game(_ relevance: UnsafeRawPointer?, _ mask: UnsafeR
                                  _ flags: Int32, _ energy: UnsafeMutablePointer<Float>?,
                                  _ maskRelevance: UnsafeMutablePointer<Float>?, _ capacity: Int) -> Int32 {
     guarded {
-        guard flags & ~Int32(1) == 0 else {
+        guard flags & ~Int32(PRPKIT_POINTING_POSITIVE_ONLY) == 0 else {
             throw ABIError.invalidArgument("flags = \(flags); only PRPKIT_POINTING_POSITIVE_ONLY (1) is defined")
         }
         let rel = try oneTensor(relevance, "relevance")
@@ -25,7 +20,7 @@ public func prpkit_pointing_game(_ relevance: UnsafeRawPointer?, _ mask: UnsafeR
             throw ABIError.bufferTooSmall("\(n) maps need \(n) floats per result array, capacity is \(UInt(bitPattern: capacity))")
         }
         let results = try RelevanceMetrics.pointingGame(relevance: rel, mask: m, areaFraction: areaFraction,
-                                                        positiveOnly: flags & 1 != 0)
+                                                        positiveOnly: flags & Int32(PRPKIT_POINTING_POSITIVE_ONLY) != 0)
         for (i, r) in results.enumerated() {
             energy?[i] = r.energy
             maskRelevance?[i] = r.maskRelevance
@@ -42,26 +37,24 @@ public func prpkit_perturbation_curves(_ model: OpaquePointer?, _ images: Unsafe
     guarded {
         let graph = try ModelHandle.from(model).graph
         let options = try required(options, "options")
-        let size = options.load(as: Int.self)
-        guard size >= PerturbationLayout.size else {
-            throw ABIError.invalidArgument("options.struct_size is \(size); initialize options with prpkit_perturbation_default_options()")
-        }
+        let caller = try CallerStruct<prpkit_perturbation_options>(options, initializer: "prpkit_perturbation_default_options")
+        try caller.require(\.blur_sigma, initializer: "prpkit_perturbation_default_options")
         var opts: RelevanceMetrics.PerturbationOptions
-        switch options.load(fromByteOffset: PerturbationLayout.mode, as: Int32.self) {
-        case 0: opts = .init(mode: .deletion)
-        case 1: opts = .init(mode: .insertion)
+        switch Int(caller[\.mode]!) {
+        case PRPKIT_PERTURB_DELETION: opts = .init(mode: .deletion)
+        case PRPKIT_PERTURB_INSERTION: opts = .init(mode: .insertion)
         case let other: throw ABIError.invalidArgument("options.mode \(other) is not a PRPKIT_PERTURB_* value")
         }
-        opts.softmax = options.load(fromByteOffset: PerturbationLayout.softmax, as: Int32.self) != 0
-        opts.steps = Int(clamping: options.load(fromByteOffset: PerturbationLayout.steps, as: Int64.self))
-        opts.outputIndex = Int(clamping: options.load(fromByteOffset: PerturbationLayout.outputIndex, as: Int64.self))
-        opts.batchSize = Int(clamping: options.load(fromByteOffset: PerturbationLayout.batchSize, as: Int64.self))
-        opts.blurSigma = options.load(fromByteOffset: PerturbationLayout.blurSigma, as: Float.self)
+        opts.softmax = caller[\.softmax]! != 0
+        opts.steps = Int(clamping: caller[\.steps]!)
+        opts.outputIndex = Int(clamping: caller[\.output_index]!)
+        opts.batchSize = Int(clamping: caller[\.batch_size]!)
+        opts.blurSigma = caller[\.blur_sigma]!
         if let baseline { opts.baseline = try oneTensor(baseline, "baseline") }
         let x = try oneTensor(images, "images")
         let rel = try oneTensor(relevance, "relevance")
         let n = x.rank == 4 ? x.shape[0] : 1
-        guard targetRank >= 0, targetRank <= CLayout.maxRank else {
+        guard targetRank >= 0, targetRank <= maxRank else {
             throw ABIError.invalidArgument("target_rank \(UInt(bitPattern: targetRank)) out of range")
         }
         let t = targetRank == 0 ? nil : try required(targets, "targets")

@@ -1,41 +1,28 @@
+import CPRPKit
 import PRPKit
-
-/// prpkit_postprocess_options { size_t struct_size; int polarity; float gaussian_sigma;
-/// int64_t out_height, out_width; int normalize; int grads_x_input; } (40 bytes).
-enum PostProcessLayout {
-    static let polarity = 8, gaussianSigma = 12, outHeight = 16, outWidth = 24
-    static let normalize = 32, gradsTimesInput = 36, size = 40
-}
 
 /// Reads prpkit_postprocess_options (NULL → CaBRNet's defaults). Fields past the
 /// caller's struct_size keep their defaults.
 func postProcessOptions(_ pointer: UnsafeRawPointer?) throws -> PostProcessOptions {
     var options = PostProcessOptions()
     guard let pointer else { return options }
-    let size = Int(clamping: pointer.load(as: UInt.self))
-    guard size >= MemoryLayout<UInt>.size else {
-        throw ABIError.invalidArgument("options.struct_size is \(size); initialize options with prpkit_postprocess_default_options()")
-    }
-    func has(_ offset: Int, _ bytes: Int) -> Bool { size >= offset + bytes }
-    if has(PostProcessLayout.polarity, 4) {
-        switch pointer.load(fromByteOffset: PostProcessLayout.polarity, as: Int32.self) {
-        case 0: options.polarity = nil
-        case 1: options.polarity = .positive
-        case 2: options.polarity = .negative
-        case 3: options.polarity = .absolute
+    let caller = try CallerStruct<prpkit_postprocess_options>(pointer, initializer: "prpkit_postprocess_default_options")
+    if let polarity = caller[\.polarity] {
+        switch Int(polarity) {
+        case PRPKIT_POLARITY_NONE: options.polarity = nil
+        case PRPKIT_POLARITY_POSITIVE: options.polarity = .positive
+        case PRPKIT_POLARITY_NEGATIVE: options.polarity = .negative
+        case PRPKIT_POLARITY_ABSOLUTE: options.polarity = .absolute
         case let p: throw ABIError.invalidArgument("options.polarity = \(p); use a PRPKIT_POLARITY_* value (0...3)")
         }
     }
-    if has(PostProcessLayout.gaussianSigma, 4) {
-        let sigma = pointer.load(fromByteOffset: PostProcessLayout.gaussianSigma, as: Float.self)
+    if let sigma = caller[\.gaussian_sigma] {
         guard sigma.isFinite, sigma >= 0 else {
             throw ABIError.invalidArgument("options.gaussian_sigma = \(sigma); it must be finite and >= 0 (0 = no smoothing)")
         }
         options.gaussianSigma = sigma
     }
-    if has(PostProcessLayout.outWidth, 8) {
-        let h = pointer.load(fromByteOffset: PostProcessLayout.outHeight, as: Int64.self)
-        let w = pointer.load(fromByteOffset: PostProcessLayout.outWidth, as: Int64.self)
+    if let h = caller[\.out_height], let w = caller[\.out_width] {
         if h == 0 && w == 0 {
             options.outputSize = nil
         } else {
@@ -45,12 +32,8 @@ func postProcessOptions(_ pointer: UnsafeRawPointer?) throws -> PostProcessOptio
             options.outputSize = Pair2(Int(h), Int(w))
         }
     }
-    if has(PostProcessLayout.normalize, 4) {
-        options.normalize = pointer.load(fromByteOffset: PostProcessLayout.normalize, as: Int32.self) != 0
-    }
-    if has(PostProcessLayout.gradsTimesInput, 4) {
-        options.gradsTimesInput = pointer.load(fromByteOffset: PostProcessLayout.gradsTimesInput, as: Int32.self) != 0
-    }
+    if let normalize = caller[\.normalize] { options.normalize = normalize != 0 }
+    if let gradsTimesInput = caller[\.grads_x_input] { options.gradsTimesInput = gradsTimesInput != 0 }
     return options
 }
 

@@ -270,6 +270,35 @@ static void queries(prpkit_model* m) {
     EXPECT(prpkit_model_output_shape(m, 0, shape, 1, &rank), PRPKIT_ERROR_BUFFER_TOO_SMALL, "output_shape(capacity 1)");
     EXPECT(prpkit_model_output_shape(m, SIZE_MAX, shape, 8, &rank), PRPKIT_ERROR_INVALID_ARGUMENT, "output_shape(SIZE_MAX)");
     EXPECT(prpkit_model_output_shape(NULL, 0, shape, 8, &rank), PRPKIT_ERROR_INVALID_ARGUMENT, "output_shape(NULL model)");
+
+    char text[4096];
+    size_t length = 0;
+    EXPECT(prpkit_model_graph_json(NULL, text, sizeof text, &length), PRPKIT_ERROR_INVALID_ARGUMENT, "graph_json(NULL model)");
+    EXPECT(prpkit_model_graph_json(m, NULL, 0, &length), PRPKIT_ERROR_BUFFER_TOO_SMALL, "graph_json(capacity 0)");
+    expect_true(length > 0 && length < sizeof text, "graph_json length written despite capacity 0");
+    EXPECT(prpkit_model_graph_json(m, text, length, NULL), PRPKIT_ERROR_BUFFER_TOO_SMALL, "graph_json(no room for the NUL)");
+    EXPECT(prpkit_model_graph_json(m, NULL, SIZE_MAX, NULL), PRPKIT_ERROR_INVALID_ARGUMENT, "graph_json(buffer NULL, capacity SIZE_MAX)");
+    expect_status(prpkit_model_graph_json(m, text, sizeof text, NULL), PRPKIT_OK, "graph_json");
+    expect_true(strstr(text, "\"nodes\"") != NULL && strlen(text) == length, "graph_json is the graph document");
+    EXPECT(prpkit_model_shapes_json(NULL, NULL, 0, text, sizeof text, NULL), PRPKIT_ERROR_INVALID_ARGUMENT, "shapes_json(NULL model)");
+    expect_status(prpkit_model_shapes_json(m, NULL, 0, text, sizeof text, &length), PRPKIT_OK, "shapes_json(declared)");
+    expect_true(strstr(text, "\"fc\":[1,3]") != NULL, "shapes_json has fc (1,3)");
+    int64_t wide[4] = {2, 3, 4, 4}, rank3[3] = {1, 3, 4}, huge[4] = {INT64_MAX, 3, 4, 4};
+    prpkit_input shaped = {NULL, wide, 4};
+    expect_status(prpkit_model_shapes_json(m, &shaped, 1, text, sizeof text, NULL), PRPKIT_OK, "shapes_json(2,3,4,4)");
+    expect_true(strstr(text, "\"fc\":[2,3]") != NULL, "shapes_json follows the batch");
+    EXPECT(prpkit_model_shapes_json(m, &shaped, 2, text, sizeof text, NULL), PRPKIT_ERROR_INVALID_ARGUMENT, "shapes_json(n_inputs 2)");
+    shaped.shape = rank3; shaped.rank = 3;
+    EXPECT(prpkit_model_shapes_json(m, &shaped, 1, text, sizeof text, NULL), PRPKIT_ERROR_INVALID_ARGUMENT, "shapes_json(rank 3)");
+    shaped.shape = huge; shaped.rank = 4;
+    EXPECT(prpkit_model_shapes_json(m, &shaped, 1, text, sizeof text, NULL), PRPKIT_ERROR_INVALID_ARGUMENT, "shapes_json(INT64_MAX batch)");
+    shaped.shape = NULL;
+    EXPECT(prpkit_model_shapes_json(m, &shaped, 1, text, sizeof text, NULL), PRPKIT_ERROR_INVALID_ARGUMENT, "shapes_json(shape NULL)");
+    prpkit_output param;
+    memset(&param, 0, sizeof param);
+    EXPECT(prpkit_model_parameter(NULL, "x", &param), PRPKIT_ERROR_INVALID_ARGUMENT, "parameter(NULL model)");
+    EXPECT(prpkit_model_parameter(m, NULL, &param), PRPKIT_ERROR_INVALID_ARGUMENT, "parameter(NULL name)");
+    EXPECT(prpkit_model_parameter(m, "no such tensor", &param), PRPKIT_ERROR_INVALID_ARGUMENT, "parameter(unknown name)");
 }
 
 /* tiny.prpk: x (1,3,4,4) -> outputs fc (1,3) and pool (1,2,2,2). */

@@ -62,11 +62,16 @@ public enum ModelFile {
                          parameters: SafeTensors.tensors(header, mapping: mapping))
     }
 
+    /// The graph document a model file carries for `graph` (docs/model-format.md).
+    public static func graphJSON(_ graph: Graph) -> String {
+        JSONWriter.write(GraphJSON.encode(graph))
+    }
+
     public static func encode(_ graph: Graph) -> [UInt8] {
         let metadata = [
             "format": format,
             "format_version": formatVersion,
-            "graph": JSONWriter.write(GraphJSON.encode(graph)),
+            "graph": graphJSON(graph),
         ]
         return SafeTensors.encode(graph.parameters.map { ($0.key, $0.value) }, metadata: metadata)
     }
