@@ -113,7 +113,7 @@ setup(
     ext_modules=[
         Extension(
             "prpkit._core",
-            sources=["src/_core.c", "src/_explainer.c", "src/_metrics.c"],
+            sources=["src/_core.c", "src/_explainer.c", "src/_metrics.c", "src/_model_info.c"],
             depends=["src/_core.h"],
             libraries=["prpkit"],
             # The stable ABI of CPython 3.11: one binary for every CPython >= 3.11.

@@ -28,7 +28,7 @@ missing=0
 for f in Package.swift include/prpkit.h scripts/build_lib.sh $(git ls-files Sources Tests); do
     [ -f "$TOP/native/$f" ] || { echo "test_sdist: native/$f missing" >&2; missing=1; }
 done
-for f in LICENSE setup.py pyproject.toml src/_core.c src/_core.h src/_explainer.c src/_metrics.c prpkit/__init__.py; do
+for f in LICENSE setup.py pyproject.toml src/_core.c src/_core.h src/_explainer.c src/_metrics.c src/_model_info.c prpkit/__init__.py; do
     [ -f "$TOP/$f" ] || { echo "test_sdist: $f missing" >&2; missing=1; }
 done
 [ "$missing" -eq 0 ] || exit 1

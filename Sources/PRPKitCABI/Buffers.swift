@@ -67,7 +67,7 @@ enum Buffers {
             let needed = try ShapeMath.count(shape, names[i])
             if capacity < UInt(needed) {
                 shortfalls.append("\(names[i]) needs \(needed) floats, capacity is \(capacity)")
-            } else if slot.pointee.data == nil {
+            } else if needed > 0, slot.pointee.data == nil {
                 throw ABIError.invalidArgument("\(names[i]): data must not be NULL when capacity > 0")
             }
         }
@@ -77,7 +77,7 @@ enum Buffers {
     /// Copies tensors into slots already checked by `prepareOutputs`.
     static func write(_ tensors: [Tensor], to outputs: UnsafeMutableRawPointer) {
         let slots = outputs.assumingMemoryBound(to: prpkit_output.self)
-        for (i, tensor) in tensors.enumerated() {
+        for (i, tensor) in tensors.enumerated() where tensor.count > 0 {
             slots[i].data!.update(from: tensor.data, count: tensor.count)
         }
     }

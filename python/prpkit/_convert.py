@@ -99,9 +99,7 @@ def from_torch(module, example_input: Any = None, *, similarity_head: bool = Fal
     else:
         example_input = as_tensor(example_input)
     graph, params = _export.graph_from_torch(module, example_input, similarity_head=similarity_head)
-    graph_json = json.dumps(graph, separators=(",", ":"))
-    core = _core.load_from_memory(_model_bytes(graph, params))
-    return Model(core, graph_json)
+    return Model(_core.load_from_memory(_model_bytes(graph, params)))
 
 
 def as_prpkit_model(model: Any, example_input: Any = None) -> Model:
@@ -127,8 +125,7 @@ def convert_with_rules(module, examples: tuple) -> Conversion:
     traced_with = examples if len(examples) > 1 else examples[0]
     calls: dict = {}
     graph, params, rules = _export.graph_from_torch(module, traced_with, rules=True, module_calls=calls)
-    core = _core.load_from_memory(_model_bytes(graph, params))
-    return Conversion(Model(core, json.dumps(graph, separators=(",", ":"))), rules, calls)
+    return Conversion(Model(_core.load_from_memory(_model_bytes(graph, params))), rules, calls)
 
 
 def _argument_key(v: Any) -> Any:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import sys
 from typing import Any, Sequence, Tuple, Union
 
@@ -91,23 +90,6 @@ def _as_input(x: Any, index: int, what: str = "input", copy_strided: bool = Fals
     return x  # the C layer checks format and layout of other buffers
 
 
-def _read_graph_json(path: Union[str, os.PathLike]) -> str | None:
-    """The graph JSON string of a model file's header (reads only the header)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) != 8:
-                return None
-            (n,) = struct.unpack("<Q", head)
-            if n > 100 * 1024 * 1024:
-                return None
-            header = json.loads(f.read(n).decode("utf-8"))
-        graph = header.get("__metadata__", {}).get("graph")
-        return graph if isinstance(graph, str) else None
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 class Model:
     """A loaded prpkit model: graph + float32 weights, immutable and thread-safe.
 
@@ -121,13 +103,12 @@ class Model:
     See the module documentation of `prpkit._model` for the input policy.
     """
 
-    __slots__ = ("_core", "_graph_json", "_graph", "__weakref__")
+    __slots__ = ("_core", "_graph", "__weakref__")
 
-    def __init__(self, core: "_core.Model", graph_json: str | None = None) -> None:
+    def __init__(self, core: "_core.Model") -> None:
         if not isinstance(core, _core.Model):
             raise TypeError("Model wraps a prpkit._core.Model; use prpkit.load() or prpkit.from_torch()")
         self._core = core
-        self._graph_json = graph_json
         self._graph: dict | None = None
 
     # ---- introspection
@@ -144,23 +125,41 @@ class Model:
 
     @property
     def graph(self) -> dict:
-        """The graph as a dict (``inputs``, ``nodes``, ``outputs``; see "The graph JSON" in docs/model-format.md)."""
+        """The graph as a dict (``inputs``, ``nodes``, ``outputs``; see "The graph JSON" in
+        docs/model-format.md), as the library holds it: float attributes are float32
+        values (e.g. 9.999999747378752e-06 for a BatchNorm's 1e-05)."""
         if self._graph is None:
-            if self._graph_json is None:
-                raise RuntimeError("the graph of this model is not available (it was not loaded from a file "
-                                   "prpkit can read back)")
-            self._graph = json.loads(self._graph_json)
+            self._graph = json.loads(self._core.graph_json())
         return self._graph
 
     @property
     def nodes(self) -> list[dict]:
         """The graph's nodes in execution order: dicts with ``name``, ``op``, ``inputs``,
-        ``attributes`` and ``parameters`` (role → tensor name).
-
-        Read from the model file's header (for `prpkit.load`) or kept from the conversion
-        (for `prpkit.from_torch`); in the latter case float attributes are as Python wrote
-        them, while the library stores them as float32 (e.g. 1e-05 vs 9.9999997e-06)."""
+        ``attributes`` and ``parameters`` (role → tensor name)."""
         return self.graph["nodes"]
+
+    def value_shapes(self, *input_shapes: Sequence[int]) -> dict[str, Shape]:
+        """``{value name: shape}`` of every graph input and node output (in graph order)
+        when the inputs have ``input_shapes`` (one per input; none: the declared shapes).
+
+        Raises ``prpkit.InvalidArgumentError`` for shapes the model cannot take."""
+        shapes = [[int(d) for d in s] for s in input_shapes] if input_shapes else None
+        values = json.loads(self._core.shapes_json(shapes))["values"]
+        return {name: tuple(shape) for name, shape in values.items()}
+
+    @property
+    def parameter_shapes(self) -> dict[str, Shape]:
+        """``{parameter tensor name: shape}`` of every weight the model holds."""
+        params = json.loads(self._core.shapes_json(None))["parameters"]
+        return {name: tuple(shape) for name, shape in params.items()}
+
+    def parameter(self, name: str) -> np.ndarray:
+        """A float32 copy of parameter tensor ``name`` (``KeyError``-like
+        ``prpkit.InvalidArgumentError`` when the model has none of that name)."""
+        if not isinstance(name, str):
+            raise TypeError(f"parameter name must be a str, got {type(name).__qualname__}")
+        buffer, shape = self._core.parameter(name)
+        return np.frombuffer(buffer, dtype=np.float32).reshape(shape)
 
     # ---- forward
 
@@ -221,8 +220,7 @@ class Model:
         try:
             ins = ", ".join(f"{n}{list(s)}" for n, s in self.inputs)
             outs = ", ".join(f"{n}{list(s)}" for n, s in self.outputs)
-            count = f", {len(self.nodes)} nodes" if self._graph_json is not None else ""
-            return f"<prpkit.Model ({ins}) -> ({outs}){count}>"
+            return f"<prpkit.Model ({ins}) -> ({outs}), {len(self.nodes)} nodes>"
         except Exception:  # pragma: no cover - repr must not raise
             return "<prpkit.Model>"
 
@@ -235,8 +233,7 @@ def load(path: Union[str, os.PathLike]) -> Model:
         prpkit.InvalidModelError (a ValueError): the file is not a valid model file.
         prpkit.UnsupportedError: it uses an op or format version this library lacks.
     """
-    core = _core.load(path)
-    return Model(core, _read_graph_json(path))
+    return Model(_core.load(path))
 
 
 def save(model: Model, path: Union[str, os.PathLike]) -> None:

@@ -463,6 +463,13 @@ static PyMethodDef Model_methods[] = {
     {"outputs", (PyCFunction)Model_outputs, METH_NOARGS,
      "outputs() -> [(name, shape for the declared input shapes)]"},
     {"save", (PyCFunction)Model_save, METH_O, "save(path): writes the model file (GIL released)."},
+    {"graph_json", (PyCFunction)Model_graph_json, METH_NOARGS,
+     "graph_json() -> str: the graph document of the model file, as the library holds it."},
+    {"shapes_json", (PyCFunction)Model_shapes_json, METH_O,
+     "shapes_json(shapes) -> str: {\"values\": {name: shape}, \"parameters\": {name: shape}} for\n"
+     "input shapes `shapes` (one sequence of ints per input), or the declared ones (None)."},
+    {"parameter", (PyCFunction)Model_parameter, METH_O,
+     "parameter(name) -> (bytearray, shape): a copy of parameter tensor `name` (float32)."},
     {"forward", (PyCFunction)(void (*)(void))Model_forward, METH_VARARGS | METH_KEYWORDS,
      "forward(inputs, outs=None) -> [(buffer, shape)]\n\n"
      "inputs: sequence of C-contiguous float32 buffers (read in place).\n"

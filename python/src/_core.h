@@ -4,6 +4,7 @@
  *   _core.c       the module, the exceptions, the Model type, float32 buffer helpers
  *   _explainer.c  the Explainer type and postprocess (prpkit_explainer_*, prpkit_postprocess)
  *   _metrics.c    pointing_game and perturbation_curves (prpkit's relevance metrics)
+ *   _model_info.c the Model's graph, value and parameter shapes, and parameters
  *
  * The names declared here are global to the extension only: setup.py compiles with
  * -fvisibility=hidden, so PyInit__core stays the one exported symbol
@@ -73,6 +74,12 @@ void inputs_release(InputSet* s);
 int explainer_add_type(PyObject* m);
 
 PyObject* mod_postprocess(PyObject* mod, PyObject* args);
+
+/* ---- _model_info.c --------------------------------------------------------------- */
+
+PyObject* Model_graph_json(ModelObject* self, PyObject* unused);
+PyObject* Model_shapes_json(ModelObject* self, PyObject* shapes);
+PyObject* Model_parameter(ModelObject* self, PyObject* name);
 
 /* ---- _metrics.c ------------------------------------------------------------------- */
 
