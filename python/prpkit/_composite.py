@@ -11,11 +11,11 @@ import numpy as np
 from . import _core
 from ._convert import as_prpkit_model
 from ._model import Model
+from ._zbeta import DEFAULT_LOWER, DEFAULT_UPPER
 
 __all__ = ["CompositeModel", "composite", "corrected_composite"]
 
-_DEFAULT_LOWER = min(-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225)
-_DEFAULT_UPPER = max((1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225)
+_DEFAULT_LOWER, _DEFAULT_UPPER = DEFAULT_LOWER, DEFAULT_UPPER
 
 
 class CompositeModel(Model):
@@ -34,7 +34,7 @@ class CompositeModel(Model):
         self._explainer_config = config
         self._explainer = _core.Explainer(source._core, json.dumps(config))
         self._source = source
-        super().__init__(self._explainer.model(), None)
+        super().__init__(self._explainer.model())
 
     lrp_ready = True
 

@@ -36,7 +36,7 @@ with status 2 (bad arguments or inputs) or 1 (failure while computing).
 One module per concept: ``entry`` (main, error mapping), ``parser`` (the argparse tree),
 ``info`` / ``explain`` / ``evaluate`` / ``convert`` (the commands), ``panels`` and
 ``projection`` (explain --panels, convert --projection-info), ``report`` (--report), ``run`` (what explain
-and evaluate share), ``model`` (model file, metadata, composite), ``shapes``, ``inputs``
+and evaluate share), ``model`` (model file, metadata, composite), ``inputs``
 (arguments → validated images, batches), ``masks``, ``overlay`` (the map shown, its PNG via prpkit.viz),
 ``options``, ``progress``, ``errors``.
 """

@@ -49,7 +49,7 @@ def cmd_evaluate(args) -> int:
 
     path, model, meta, in_shape, mean, std, comp, ids, n_protos, sh, sw = load_run(args, "evaluate", location, loc_mode)
     c, ih, iw = in_shape
-    proto_class = prototype_classes(model, path, meta)
+    proto_class = prototype_classes(model, meta)
     if args.predicted_class and proto_class is None:
         raise CLIError("--predicted-class: the prototype → class map is unknown (no metadata, no last layer)")
     if args.target == "class" and (len(model.outputs) < 1 or len(model.outputs[0][1]) != 2):

@@ -33,7 +33,7 @@ def cmd_explain(args) -> int:
         raise CLIError(f"{args.out}: exists and is not a directory")
 
     path, model, meta, in_shape, mean, std, comp, ids, n_protos, sh, sw = load_run(args, "explain", location, loc_mode)
-    proto_class = prototype_classes(model, path, meta)
+    proto_class = prototype_classes(model, meta)
     if args.predicted_class and proto_class is None:
         raise CLIError("--predicted-class: the prototype → class map is unknown (no metadata, no last layer)")
     class_names = meta.get("class_names")

@@ -9,15 +9,15 @@ import numpy as np
 
 from .errors import CLIError
 from .model import IMAGENET_MEAN, IMAGENET_STD, build_composite, load_metadata, load_model, zbeta_bounds
-from .shapes import infer_shapes, parameter_shapes
 
 
 def cmd_info(args) -> int:
     path, model = load_model(args.model)
     meta = load_metadata(path)
-    params = parameter_shapes(path)
+    # From the library: every value's shape at the declared input shapes, every weight's.
+    params = model.parameter_shapes
     nodes = model.nodes
-    shapes = infer_shapes(nodes, model.inputs, params)
+    shapes = model.value_shapes()
     try:
         comp = get_info_composite(model, meta)
         rules = comp.rules if comp is not None else {}
@@ -29,7 +29,7 @@ def cmd_info(args) -> int:
         own = [params[t] for t in node.get("parameters", {}).values() if t in params]
         rule = rules.get(node["name"])
         rows.append({"name": node["name"], "op": node["op"], "inputs": node["inputs"],
-                     "output_shape": shapes.get(node["name"]),
+                     "output_shape": list(shapes[node["name"]]),
                      "parameters": int(sum(int(np.prod(s)) for s in own)),
                      "prp_rule": (rule or {}).get("rule") if node["name"] in rules else None,
                      "prp_rule_options": {k: v for k, v in (rule or {}).items() if k != "rule"}})
@@ -62,7 +62,7 @@ def cmd_info(args) -> int:
     print()
     print(f"{'node':<{w_name}}  {'op':<{w_op}}  {'output shape':<18}  {'params':>9}  PRP rule")
     for r in rows:
-        shape = "?" if r["output_shape"] is None else str(tuple(r["output_shape"]))
+        shape = str(tuple(r["output_shape"]))
         rule = r["prp_rule"] or ("(not in composite)" if comp is not None and r["name"] not in rules
                                  else "backward (VJP)")
         opts = ", ".join(f"{k}={v}" for k, v in r["prp_rule_options"].items())

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Sequence
 
+from .._zbeta import IMAGENET_MEAN, IMAGENET_STD, zbeta_bounds  # noqa: F401 (the commands import them from here)
 from .errors import CLIError
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 BUNDLED_MODEL = os.path.join(DATA_DIR, "digits_protopnet.prpkit")
 BUNDLED_SAMPLES = os.path.join(DATA_DIR, "samples")
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def metadata_path(model_path: str) -> str:
@@ -48,7 +46,7 @@ def load_model(path: str | None):
         raise CLIError(f"{path}: cannot load the model ({e})") from None
 
 
-def prototype_classes(model, model_path: str, meta: dict) -> list[int] | None:
+def prototype_classes(model, meta: dict) -> list[int] | None:
     """Prototype → class: from the metadata, else the argmax of the last layer's weights."""
     pc = meta.get("prototype_class")
     if isinstance(pc, list) and all(isinstance(v, int) for v in pc):
@@ -57,18 +55,10 @@ def prototype_classes(model, model_path: str, meta: dict) -> list[int] | None:
         by_name = {n["name"]: n for n in model.nodes}
         for node in reversed(model.nodes):
             if node["op"] == "linear" and by_name.get(node["inputs"][0], {}).get("op") == "log_similarity":
-                from .. import _safetensors
-                tensors, _ = _safetensors.load_file(model_path)
-                return [int(c) for c in tensors[node["parameters"]["weight"]].argmax(0)]
+                return [int(c) for c in model.parameter(node["parameters"]["weight"]).argmax(0)]
     except Exception:
         return None
     return None
-
-
-def zbeta_bounds(mean: Sequence[float], std: Sequence[float]) -> tuple[float, float]:
-    """The admissible input range for z^B: pixels in [0, 1], normalised (CaBRNet's convention:
-    the minimum lower and maximum upper bound over channels)."""
-    return (min(-m / s for m, s in zip(mean, std)), max((1 - m) / s for m, s in zip(mean, std)))
 
 
 def build_composite(model, lower: float, upper: float):
