@@ -69,6 +69,6 @@ final class ConvEpilogueTests: XCTestCase {
         XCTAssertEqual(profile.entries[0].convolutions.count, 1)
         XCTAssertEqual(profile.entries[0].convolutions[0].flops, 2.0 * 16 * 400 * 27)
         XCTAssertTrue(profile.entries.allSatisfy { $0.seconds >= 0 && $0.phase == "forward" })
-        XCTAssertNil(PassProfile.active, "no convolution is recorded outside a profiled node")
+        XCTAssertNil(ConvolutionLog.active, "no convolution is recorded outside a profiled node")
     }
 }

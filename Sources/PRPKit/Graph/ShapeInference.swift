@@ -5,19 +5,6 @@ enum ShapeInference {
         .invalidArgument("node '\(node)': \(message)")
     }
 
-    /// PyTorch's pooling/conv output extent, including ceil_mode's rule that the last
-    /// window must start inside the input or left padding.
-    /// No overflow: input ≤ 2^31 (a checked tensor), padding and dilation ≤ 2^20 (op
-    /// attributes), kernel ≤ 2^31 (a weight extent).
-    static func pooledExtent(_ input: Int, kernel: Int, stride: Int, padding: Int,
-                             dilation: Int, ceilMode: Bool) -> Int {
-        let span = input + 2 * padding - dilation * (kernel - 1) - 1
-        if span < 0 { return 0 }
-        var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
-        if ceilMode && (out - 1) * stride >= input + padding { out -= 1 }
-        return out
-    }
-
     static func outputShape(of node: Node, inputs: [[Int]], parameters: [String: [Int]]) throws -> [Int] {
         let name = node.name
         func image(_ s: [Int]) throws -> (Int, Int, Int, Int) {
@@ -39,8 +26,8 @@ enum ShapeInference {
                 throw fail(name, "weight \(ws) expects \(ws[1] * a.groups) input channels, input has \(c)")
             }
             if let b = parameters["bias"], b != [ws[0]] { throw fail(name, "bias \(b) must be [\(ws[0])]") }
-            let oh = pooledExtent(h, kernel: ws[2], stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
-            let ow = pooledExtent(w, kernel: ws[3], stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
+            let oh = Kernels.windowExtent(h, kernel: ws[2], stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
+            let ow = Kernels.windowExtent(w, kernel: ws[3], stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
             return try positive([n, ws[0], oh, ow])
         case .linear:
             let s = inputs[0]
@@ -53,16 +40,16 @@ enum ShapeInference {
             guard a.padding.h * 2 <= a.kernel.h, a.padding.w * 2 <= a.kernel.w else {
                 throw fail(name, "padding must be at most half the kernel size")
             }
-            let oh = pooledExtent(h, kernel: a.kernel.h, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: a.ceilMode)
-            let ow = pooledExtent(w, kernel: a.kernel.w, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: a.ceilMode)
+            let oh = Kernels.windowExtent(h, kernel: a.kernel.h, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: a.ceilMode)
+            let ow = Kernels.windowExtent(w, kernel: a.kernel.w, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: a.ceilMode)
             return try positive([n, c, oh, ow])
         case .avgPool2d(let a):
             let (n, c, h, w) = try image(inputs[0])
             guard a.padding.h * 2 <= a.kernel.h, a.padding.w * 2 <= a.kernel.w else {
                 throw fail(name, "padding must be at most half the kernel size")
             }
-            let oh = pooledExtent(h, kernel: a.kernel.h, stride: a.stride.h, padding: a.padding.h, dilation: 1, ceilMode: a.ceilMode)
-            let ow = pooledExtent(w, kernel: a.kernel.w, stride: a.stride.w, padding: a.padding.w, dilation: 1, ceilMode: a.ceilMode)
+            let oh = Kernels.windowExtent(h, kernel: a.kernel.h, stride: a.stride.h, padding: a.padding.h, dilation: 1, ceilMode: a.ceilMode)
+            let ow = Kernels.windowExtent(w, kernel: a.kernel.w, stride: a.stride.w, padding: a.padding.w, dilation: 1, ceilMode: a.ceilMode)
             return try positive([n, c, oh, ow])
         case .adaptiveAvgPool2d(let o):
             let (n, c, h, w) = try image(inputs[0])

@@ -28,16 +28,16 @@ extension Kernels {
                                packedWeights: PackedConvWeights?, epilogue: ConvEpilogue?) -> Tensor {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (co, cig, kh, kw) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
-        let ho = ShapeInference.pooledExtent(h, kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
-        let wo = ShapeInference.pooledExtent(w, kernel: kw, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
+        let ho = windowExtent(h, kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
+        let wo = windowExtent(w, kernel: kw, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
         // The GEMM path writes every output element; the other paths start from zeros.
         let gemmPath = !(cig == 1 && a.groups > 1) && cig * kh * kw > 0
         let out = gemmPath ? Tensor(uninitialized: [n, co, ho, wo]) : Tensor(zeros: [n, co, ho, wo])
         if n == 0 || co == 0 || ho <= 0 || wo <= 0 { return out }
         // Profiling (PassProfile): the convolution's direct-equivalent FLOPs and algorithm.
         func record(_ layout: ConvWeightLayout) {
-            if PassProfile.active != nil {
-                PassProfile.recordConvolution(flops: 2.0 * Double(n * co * ho * wo) * Double(cig * kh * kw), algorithm: layout)
+            if ConvolutionLog.active != nil {
+                ConvolutionLog.record(flops: 2.0 * Double(n * co * ho * wo) * Double(cig * kh * kw), algorithm: layout)
             }
         }
         if cig == 1 && a.groups > 1 {
@@ -218,8 +218,8 @@ extension Kernels {
                                           signDefinite: Bool = false) -> ConvWeightLayout {
         let (cig, kh, kw) = (weight[1], weight[2], weight[3])
         if cig == 1 && a.groups > 1 || cig * kh * kw == 0 { return .direct }
-        let ho = ShapeInference.pooledExtent(input[2], kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
-        let wo = ShapeInference.pooledExtent(input[3], kernel: kw, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
+        let ho = windowExtent(input[2], kernel: kh, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: false)
+        let wo = windowExtent(input[3], kernel: kw, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: false)
         if ho <= 0 || wo <= 0 { return .direct }
         let ks = GEMMKernelSet.current
         if !signDefinite, winogradApplies(weight: weight, a),

@@ -5,8 +5,8 @@ extension Kernels {
     public static func maxPool2d(_ x: Tensor, _ a: MaxPool2dAttributes,
                                  indices: UnsafeMutablePointer<Int32>? = nil) -> Tensor {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let ho = ShapeInference.pooledExtent(h, kernel: a.kernel.h, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: a.ceilMode)
-        let wo = ShapeInference.pooledExtent(w, kernel: a.kernel.w, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: a.ceilMode)
+        let ho = windowExtent(h, kernel: a.kernel.h, stride: a.stride.h, padding: a.padding.h, dilation: a.dilation.h, ceilMode: a.ceilMode)
+        let wo = windowExtent(w, kernel: a.kernel.w, stride: a.stride.w, padding: a.padding.w, dilation: a.dilation.w, ceilMode: a.ceilMode)
         let out = Tensor(uninitialized: [n, c, ho, wo])
         let xp = x.data, op = out.data
         // 3×3 windows with stride 2 (ResNet's stem) fully inside the plane: 16 outputs at a
@@ -99,8 +99,8 @@ extension Kernels {
     /// PyTorch's avg_pool2d (count_include_pad, ceil_mode, divisor_override honoured).
     public static func avgPool2d(_ x: Tensor, _ a: AvgPool2dAttributes) -> Tensor {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let ho = ShapeInference.pooledExtent(h, kernel: a.kernel.h, stride: a.stride.h, padding: a.padding.h, dilation: 1, ceilMode: a.ceilMode)
-        let wo = ShapeInference.pooledExtent(w, kernel: a.kernel.w, stride: a.stride.w, padding: a.padding.w, dilation: 1, ceilMode: a.ceilMode)
+        let ho = windowExtent(h, kernel: a.kernel.h, stride: a.stride.h, padding: a.padding.h, dilation: 1, ceilMode: a.ceilMode)
+        let wo = windowExtent(w, kernel: a.kernel.w, stride: a.stride.w, padding: a.padding.w, dilation: 1, ceilMode: a.ceilMode)
         let out = Tensor(zeros: [n, c, ho, wo])
         let xp = x.data, op = out.data
         Parallel.forRanges(n * c) { planes in

@@ -26,8 +26,8 @@ extension Kernels {
         }
         let out = Tensor(zeros: [b, ci, h, w])
         let op = out.data
-        if PassProfile.active != nil {
-            PassProfile.recordConvolution(flops: 2.0 * Double(b * co * ho * wo) * Double(rowsK), algorithm: .direct)
+        if ConvolutionLog.active != nil {
+            ConvolutionLog.record(flops: 2.0 * Double(b * co * ho * wo) * Double(rowsK), algorithm: .direct)
         }
         let pointwise = kh == 1 && kw == 1 && a.stride == Pair2(1, 1) && a.padding == Pair2(0, 0)
         let batched = b > 1 && groups == 1 && ho * wo * b <= 4096

@@ -5,15 +5,10 @@ import Glibc
 /// Per-node timings of forward and relevance passes, for benchmarks and profiling:
 /// pass one to `Graph.forward`, `RelevancePropagator.prepare` or `propagate` and read its
 /// `entries` afterwards. Each entry also lists the convolutions the node ran (their
-/// direct-equivalent FLOPs and the algorithm used). Convolutions are attributed by a
-/// process-wide hook while a profiled node runs, so profile one pass at a time.
+/// direct-equivalent FLOPs and the algorithm used), as the kernels report them to the
+/// process-wide `ConvolutionLog` while a profiled node runs: profile one pass at a time.
 public final class PassProfile: @unchecked Sendable {
-    public struct Convolution: Sendable {
-        /// 2·N·Cout·(Cin/groups)·kH·kW·Ho·Wo: what a direct convolution multiplies and adds.
-        public let flops: Double
-        /// The algorithm that ran (`ConvWeightLayout.description`).
-        public let algorithm: String
-    }
+    public typealias Convolution = ConvolutionLog.Entry
 
     public struct Entry: Sendable {
         public let node: String
@@ -32,21 +27,14 @@ public final class PassProfile: @unchecked Sendable {
 
     /// Runs `body` as node `node`'s work in `phase`, recording its wall time and convolutions.
     func time<T>(_ node: Node, _ phase: String, _ body: () throws -> T) rethrows -> T {
-        PassProfile.active = []
+        ConvolutionLog.active = []
         let start = PassProfile.now()
         let result = try body()
         let seconds = PassProfile.now() - start
         entries.append(Entry(node: node.name, op: node.op.kind, phase: phase, seconds: seconds,
-                             convolutions: PassProfile.active ?? []))
-        PassProfile.active = nil
+                             convolutions: ConvolutionLog.active ?? []))
+        ConvolutionLog.active = nil
         return result
-    }
-
-    /// Convolutions of the node being profiled (nil when none is).
-    nonisolated(unsafe) static var active: [Convolution]? = nil
-
-    static func recordConvolution(flops: Double, algorithm: ConvWeightLayout) {
-        if active != nil { active!.append(Convolution(flops: flops, algorithm: algorithm.description)) }
     }
 
     /// Monotonic clock, seconds.
