@@ -30,6 +30,8 @@
  */
 #include "_core.h"
 
+#include <limits.h>
+
 /* The name of obj's type, for messages, written into buf. */
 static const char* type_name(PyObject* obj, char* buf, size_t size) {
     PyObject* name = PyType_GetName(Py_TYPE(obj));
@@ -543,20 +545,24 @@ static PyObject* mod_version_string(PyObject* mod, PyObject* unused) {
     return PyUnicode_FromString(prpkit_version_string());
 }
 
-static PyObject* mod_set_num_threads(PyObject* mod, PyObject* arg) {
-    int n = PyLong_AsLong(arg) /* range checked by the library */;
-    if (n == -1 && PyErr_Occurred()) return NULL;
-    int st = prpkit_set_num_threads(n);
-    if (st != PRPKIT_OK) return raise_status(st, "set_num_threads");
+/* Calls a thread-count setter with a Python int. The range is checked by the library
+ * only: a value outside int is saturated (never truncated, which would turn 2**32 + 1
+ * into 1), so the library rejects it with its own message. */
+static PyObject* set_thread_count(PyObject* arg, int (*setter)(int), const char* what) {
+    long v = PyLong_AsLong(arg);
+    if (v == -1 && PyErr_Occurred()) return NULL;
+    int n = v > INT_MAX ? INT_MAX : v < INT_MIN ? INT_MIN : (int)v;
+    int st = setter(n);
+    if (st != PRPKIT_OK) return raise_status(st, what);
     Py_RETURN_NONE;
 }
 
+static PyObject* mod_set_num_threads(PyObject* mod, PyObject* arg) {
+    return set_thread_count(arg, prpkit_set_num_threads, "set_num_threads");
+}
+
 static PyObject* mod_set_local_num_threads(PyObject* mod, PyObject* arg) {
-    int n = PyLong_AsLong(arg) /* range checked by the library */;
-    if (n == -1 && PyErr_Occurred()) return NULL;
-    int st = prpkit_set_local_num_threads(n);
-    if (st != PRPKIT_OK) return raise_status(st, "set_local_num_threads");
-    Py_RETURN_NONE;
+    return set_thread_count(arg, prpkit_set_local_num_threads, "set_local_num_threads");
 }
 
 static PyObject* mod_get_num_threads(PyObject* mod, PyObject* unused) {

@@ -105,6 +105,9 @@ def test_version_and_threads():
     assert n >= 1
     with pytest.raises(prpkit.InvalidArgumentError):
         prpkit.set_num_threads(-1)
+    for huge in (2**32 + 1, -(2**32) + 1):  # would become 1 if narrowed to a C int
+        with pytest.raises(prpkit.InvalidArgumentError):
+            prpkit.set_num_threads(huge)
     prpkit.set_num_threads(1)
     assert prpkit.get_num_threads() == 1
     prpkit.set_num_threads(0)
