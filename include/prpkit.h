@@ -287,6 +287,23 @@ int prpkit_model_shapes_json(const prpkit_model* model, const prpkit_input* inpu
  * PRPKIT_ERROR_BUFFER_TOO_SMALL). An unknown name is PRPKIT_ERROR_INVALID_ARGUMENT. */
 int prpkit_model_parameter(const prpkit_model* model, const char* name, prpkit_output* out);
 
+/* A description of the model for people (format PRPKIT_SUMMARY_TEXT: an aligned table,
+ * one node per line) or scripts (PRPKIT_SUMMARY_JSON): inputs, outputs, parameter count,
+ * every node's op, output shape and parameter count, and the rule it gets under CaBRNet's
+ * PRP composite (for models with an l2_distance node). `path` (may be NULL) is the model
+ * file, shown as an absolute path with its size; `metadata_json` (may be NULL) a JSON
+ * object whose "mean" and "std" (per input channel) set z^B's bounds as CaBRNet does and
+ * whose "description", "class_names", "prototype_class", "stated_test_accuracy",
+ * "test_accuracy" are shown. `prpkit info` and `prpkit-run info` print this text. JSON:
+ *   {"model", "file_bytes" (with a path), "inputs", "outputs" ([name, shape] pairs),
+ *    "parameter_count", "nodes": [{"name", "op", "inputs", "output_shape", "parameters",
+ *    "in_prp_composite", "prp_rule", "prp_rule_options"}], "prp_composite_outputs",
+ *    "prp_composite_extra_nodes", "prp_composite_error", "metadata" (when given)}.
+ * Written like the other text results; the composite is built on each call. */
+enum { PRPKIT_SUMMARY_TEXT = 0, PRPKIT_SUMMARY_JSON = 1 };
+int prpkit_model_summary(const prpkit_model* model, const char* path, const char* metadata_json, int format,
+                         char* buffer, size_t capacity, size_t* length);
+
 /* ---- Relevance propagation: LRP (Captum) and PRP (CaBRNet) ------------------------- */
 
 /* A model prepared for relevance propagation: the graph (or the PRP composite built

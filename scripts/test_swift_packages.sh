@@ -2,8 +2,9 @@
 # Swift packages that use prpkit's core as a dependency, built the way their users build
 # them: examples/swift (the library product PRPKit by path) runs a forward pass and a PRP
 # heatmap and checks it against CaBRNet + Captum (examples/c/tiny_prp.expected); cli/
-# (prpkit-run) reports the header's version and takes the Python CLI's vocabulary
-# (--location max|H,W|all, --threshold), with the same relevance as prpkit.prp_relevance.
+# (prpkit-run) reports the header's version, prints `prpkit info`'s text, and takes the Python
+# CLI's vocabulary (--location max|H,W|all, --threshold), with the same relevance as
+# prpkit.prp_relevance.
 # examples/swift is built in release into build_lib.sh's scratch folder with the same
 # flags, so the core's compiled objects are reused (≈20 s instead of a second full build);
 # cli/ (which also resolves swift-argument-parser) in its own default folder, cli/.build,
@@ -37,6 +38,20 @@ status=0
 swift build -c release --package-path cli --product prpkit-run >&2 && [ "$("$RUN" --version)" = "prpkit-run $VERSION" ] \
     || status=1
 result "prpkit-run --version = prpkit-run $VERSION" "$status"
+
+# One `info`: prpkit-run prints the library's summary exactly as `prpkit info` does (text and
+# JSON), for the bundled model (sidecar metadata: description, normalisation) and a fixture.
+status=0
+BUNDLED=$("$PYTHON" -c 'from prpkit import cli; print(cli.BUNDLED_MODEL)')
+for M in "$BUNDLED" Tests/PRPKitTests/Fixtures/models/protopnet_resnet18_layer1.prpkit; do
+    for FLAG in "" --json; do
+        "$RUN" info --model "$M" $FLAG > "$SCRATCH/info-swift.txt" || status=1
+        "$PYTHON" -m prpkit info --model "$M" $FLAG > "$SCRATCH/info-python.txt" || status=1
+        cmp -s "$SCRATCH/info-swift.txt" "$SCRATCH/info-python.txt" && [ -s "$SCRATCH/info-swift.txt" ] || {
+            status=1; diff "$SCRATCH/info-swift.txt" "$SCRATCH/info-python.txt" | head -10; }
+    done
+done
+result "prpkit-run info = prpkit info, byte for byte (text and --json)" "$status"
 
 # --location all --threshold T: the relevance summed over every location with similarity
 # ≥ T, as prpkit explain and prpkit.prp_relevance(location=None); relative 1e-5 on sums.

@@ -1,3 +1,4 @@
+import CPRPKit
 import PRPKit
 
 // The graph, every value's shape and the parameters, so that callers (the Python
@@ -48,5 +49,26 @@ public func prpkit_model_parameter(_ model: OpaquePointer?, _ name: UnsafePointe
         }
         try Buffers.prepareOutputs(out, shapes: [tensor.shape], names: ["parameter '\(name)'"])
         Buffers.write([tensor], to: out!)
+    }
+}
+
+@_cdecl("prpkit_model_summary")
+public func prpkit_model_summary(_ model: OpaquePointer?, _ path: UnsafePointer<CChar>?,
+                                 _ metadataJSON: UnsafePointer<CChar>?, _ format: Int32,
+                                 _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+                                 _ length: UnsafeMutablePointer<Int>?) -> Int32 {
+    guarded {
+        let graph = try ModelHandle.from(model).graph
+        guard format == Int32(PRPKIT_SUMMARY_TEXT) || format == Int32(PRPKIT_SUMMARY_JSON) else {
+            throw ABIError.invalidArgument("format must be PRPKIT_SUMMARY_TEXT (0) or PRPKIT_SUMMARY_JSON (1), got \(format)")
+        }
+        let metadata = try metadataJSON.map { text -> JSONValue in
+            do { return try JSONParser.parse(String(cString: text)) } catch {
+                throw ABIError.invalidArgument("metadata_json is not valid JSON: \(error)")
+            }
+        }
+        let summary = try ModelSummary(model: graph, path: path.map { String(cString: $0) }, metadata: metadata)
+        let text = format == Int32(PRPKIT_SUMMARY_JSON) ? JSONWriter.write(summary.json) : summary.text
+        try Buffers.writeText(text, "model summary", to: buffer, capacity: capacity, length: length)
     }
 }

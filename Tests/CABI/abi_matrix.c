@@ -299,6 +299,27 @@ static void queries(prpkit_model* m) {
     EXPECT(prpkit_model_parameter(NULL, "x", &param), PRPKIT_ERROR_INVALID_ARGUMENT, "parameter(NULL model)");
     EXPECT(prpkit_model_parameter(m, NULL, &param), PRPKIT_ERROR_INVALID_ARGUMENT, "parameter(NULL name)");
     EXPECT(prpkit_model_parameter(m, "no such tensor", &param), PRPKIT_ERROR_INVALID_ARGUMENT, "parameter(unknown name)");
+
+    /* The summary: text and JSON, the size protocol, bad format and metadata. tiny.prpk has
+     * no prototype layer, so no composite ("prp_composite_outputs":null). */
+    EXPECT(prpkit_model_summary(NULL, NULL, NULL, PRPKIT_SUMMARY_TEXT, text, sizeof text, NULL),
+           PRPKIT_ERROR_INVALID_ARGUMENT, "summary(NULL model)");
+    EXPECT(prpkit_model_summary(m, NULL, NULL, PRPKIT_SUMMARY_JSON, NULL, 0, &length), PRPKIT_ERROR_BUFFER_TOO_SMALL,
+           "summary(capacity 0)");
+    expect_true(length > 0 && length < sizeof text, "summary length written despite capacity 0");
+    expect_status(prpkit_model_summary(m, NULL, NULL, PRPKIT_SUMMARY_JSON, text, sizeof text, NULL), PRPKIT_OK, "summary(JSON)");
+    expect_true(strstr(text, "\"output_shape\":[1,3]") != NULL && strstr(text, "\"prp_composite_outputs\":null") != NULL
+                && strlen(text) == length, "summary JSON has fc's shape and no composite");
+    expect_status(prpkit_model_summary(m, NULL, "{\"description\": \"tiny\"}", PRPKIT_SUMMARY_TEXT, text, sizeof text,
+                                       NULL), PRPKIT_OK, "summary(text, metadata)");
+    expect_true(strstr(text, "            tiny\n") != NULL && strstr(text, "\nfc ") != NULL, "summary text shows the description and fc");
+    EXPECT(prpkit_model_summary(m, NULL, NULL, 2, text, sizeof text, NULL), PRPKIT_ERROR_INVALID_ARGUMENT, "summary(format 2)");
+    EXPECT(prpkit_model_summary(m, NULL, "[1]", PRPKIT_SUMMARY_TEXT, text, sizeof text, NULL), PRPKIT_ERROR_INVALID_ARGUMENT,
+           "summary(metadata not an object)");
+    EXPECT(prpkit_model_summary(m, NULL, "{", PRPKIT_SUMMARY_TEXT, text, sizeof text, NULL), PRPKIT_ERROR_INVALID_ARGUMENT,
+           "summary(metadata not JSON)");
+    EXPECT(prpkit_model_summary(m, "/nonexistent/m.prpkit", NULL, PRPKIT_SUMMARY_TEXT, text, sizeof text, NULL),
+           PRPKIT_ERROR_IO, "summary(path that does not exist)");
 }
 
 /* tiny.prpk: x (1,3,4,4) -> outputs fc (1,3) and pool (1,2,2,2). */

@@ -161,6 +161,17 @@ class Model:
         buffer, shape = self._core.parameter(name)
         return np.frombuffer(buffer, dtype=np.float32).reshape(shape)
 
+    def summary(self, path: "str | os.PathLike[str] | None" = None, metadata: dict | None = None,
+                as_json: bool = False) -> str:
+        """The model described by the library, as ``prpkit info`` prints it: inputs,
+        outputs, parameter count and, per node, op, output shape, parameter count and the
+        rule CaBRNet's PRP composite gives it. ``path`` (the model file) adds its absolute
+        path and size; ``metadata`` (the sidecar dict) sets z^B's bounds from its
+        ``mean``/``std`` and adds its description and stated accuracy. ``as_json`` returns
+        the JSON document instead of the table (members: see ``prpkit info --json``)."""
+        meta = None if metadata is None else json.dumps(metadata)
+        return self._core.summary(None if path is None else os.fspath(path), meta, bool(as_json))
+
     # ---- forward
 
     def forward(self, *inputs: Any, out: Any = None, threads: int | None = None) -> Tuple[Any, ...]:

@@ -470,6 +470,9 @@ static PyMethodDef Model_methods[] = {
     {"shapes_json", (PyCFunction)Model_shapes_json, METH_O,
      "shapes_json(shapes) -> str: {\"values\": {name: shape}, \"parameters\": {name: shape}} for\n"
      "input shapes `shapes` (one sequence of ints per input), or the declared ones (None)."},
+    {"summary", (PyCFunction)Model_summary, METH_VARARGS,
+     "summary(path, metadata_json, as_json) -> str: the model's description (text table or JSON);\n"
+     "path and metadata_json may be None."},
     {"parameter", (PyCFunction)Model_parameter, METH_O,
      "parameter(name) -> (bytearray, shape): a copy of parameter tensor `name` (float32)."},
     {"forward", (PyCFunction)(void (*)(void))Model_forward, METH_VARARGS | METH_KEYWORDS,

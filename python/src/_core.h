@@ -79,6 +79,7 @@ PyObject* mod_postprocess(PyObject* mod, PyObject* args);
 
 PyObject* Model_graph_json(ModelObject* self, PyObject* unused);
 PyObject* Model_shapes_json(ModelObject* self, PyObject* shapes);
+PyObject* Model_summary(ModelObject* self, PyObject* args);
 PyObject* Model_parameter(ModelObject* self, PyObject* name);
 
 /* ---- _metrics.c ------------------------------------------------------------------- */

@@ -103,3 +103,33 @@ PyObject* Model_parameter(ModelObject* self, PyObject* name) {
     }
     return Py_BuildValue("(NN)", ba, shape_tuple(out.shape, out.rank));
 }
+
+/* summary(path, metadata_json, as_json) -> str: prpkit_model_summary. The first call
+ * offers 64 KiB, which holds any ordinary model's table, so the composite is usually built
+ * once; a larger summary is fetched with the size the library reported. */
+PyObject* Model_summary(ModelObject* self, PyObject* args) {
+    const char* path = NULL;
+    const char* metadata = NULL;
+    int as_json = 0;
+    if (!PyArg_ParseTuple(args, "zzp:summary", &path, &metadata, &as_json)) return NULL;
+    if (check_model(self) < 0) return NULL;
+    int format = as_json ? PRPKIT_SUMMARY_JSON : PRPKIT_SUMMARY_TEXT;
+    size_t capacity = 64 * 1024, length = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        char* buf = PyMem_Malloc(capacity);
+        if (buf == NULL) return PyErr_NoMemory();
+        int st;
+        Py_BEGIN_ALLOW_THREADS
+        st = prpkit_model_summary(self->model, path, metadata, format, buf, capacity, &length);
+        Py_END_ALLOW_THREADS
+        if (st == PRPKIT_OK) {
+            PyObject* r = PyUnicode_FromStringAndSize(buf, (Py_ssize_t)length);
+            PyMem_Free(buf);
+            return r;
+        }
+        PyMem_Free(buf);
+        if (st != PRPKIT_ERROR_BUFFER_TOO_SMALL || attempt == 1) return raise_status(st, "summary");
+        capacity = length + 1;
+    }
+    return raise_status(PRPKIT_ERROR_INTERNAL, "summary");
+}

@@ -1,5 +1,6 @@
 """The `prpkit` command line on the bundled model: explain end to end (files, shapes, JSON,
-values equal to the Python API), info, bad-input exits, and the bundled model's accuracy."""
+values equal to the Python API), bad-input exits, and the bundled model's accuracy
+(`prpkit info`: test_cli_info.py)."""
 
 from __future__ import annotations
 
@@ -214,38 +215,6 @@ def test_unwritable_out_is_one_line_and_exit_2(command, capsys):
     assert rc == 2, err
     assert len(lines) == 1 and lines[0].startswith(f"prpkit: error: {out}: cannot write the results there ("), err
     assert ".prpkit-" not in err
-
-
-def test_info_bad_model(tmp_path, capsys):
-    rc, _, err = run(["info", "--model", tmp_path / "none.prpkit"], capsys)
-    assert rc == 2 and err.startswith("prpkit: error: ")
-
-
-# ----------------------------------------------------------------------------- info
-
-def test_info_json(capsys, model):
-    rc, out, err = run(["info", "--json"], capsys)
-    assert rc == 0, err
-    info = json.loads(out)
-    assert info["inputs"] == [["input", [1, 3, 32, 32]]]
-    assert info["prp_composite_outputs"] == [["classifier.lrp_similarity", [1, 30, 8, 8]]]
-    from prpkit import _safetensors
-    tensors, _ = _safetensors.load_file(cli.BUNDLED_MODEL)
-    assert info["parameter_count"] == sum(t.size for t in tensors.values())
-    by_name = {n["name"]: n for n in info["nodes"]}
-    assert by_name["extractor.convnet.features.0"]["prp_rule"] == "zbeta"
-    assert by_name["extractor.convnet.features.0"]["output_shape"] == [1, 64, 32, 32]
-    assert by_name["extractor.convnet.features.4"]["prp_rule"] == "prp_alpha1_beta0"
-    assert by_name["extractor.convnet.features.1"]["prp_rule"] == "identity"
-    assert by_name["extractor.convnet.features.3"]["prp_rule"] == "gradient"
-    assert by_name["classifier.distances"]["output_shape"] == [1, 30, 8, 8]
-    assert by_name["classifier.last_layer"]["output_shape"] == [1, 10]
-
-
-def test_info_table(capsys):
-    rc, out, _ = run(["info"], capsys)
-    assert rc == 0
-    assert "parameters" in out and "zbeta" in out and "prp_alpha1_beta0" in out
 
 
 def test_python_dash_m(tmp_path):

@@ -152,3 +152,30 @@ final class MappedFile: @unchecked Sendable {
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 }
+
+extension FileIO {
+    /// The size in bytes of the file at `path` (links followed).
+    static func size(path: String) throws -> Int {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw PRPKitError.io("cannot stat '\(path)': \(reason())") }
+        return Int(info.st_size)
+    }
+
+    /// `path` made absolute against the working directory and normalised lexically
+    /// ("." and ".." components and repeated slashes removed; links are not resolved), as
+    /// Python's os.path.abspath does, so that both command lines print the same path.
+    static func absolute(_ path: String) -> String {
+        var full = path
+        if !path.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            if getcwd(&buffer, buffer.count) != nil {
+                full = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "/" + path
+            }
+        }
+        var parts: [Substring] = []
+        for part in full.split(separator: "/") where part != "." {
+            if part == ".." { if !parts.isEmpty { parts.removeLast() } } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}

@@ -44,6 +44,14 @@ public enum ZBetaDefaults {
     public static let lowerBound = Float(-0.485 as Double / 0.229)
     /// max((1−0.485)/0.229, (1−0.456)/0.224, (1−0.406)/0.225) = (1−0.406)/0.225
     public static let upperBound = Float((1 - 0.406) as Double / 0.225)
+
+    /// CaBRNet's scalar bounds for inputs normalised by (x − mean)/std per channel from
+    /// pixels in [0, 1]: the least (0 − mean)/std and the greatest (1 − mean)/std, in Double
+    /// and rounded once (as the Python package's `zbeta_bounds`). Non-empty, equal counts.
+    public static func bounds(mean: [Double], std: [Double]) -> (lower: Float, upper: Float) {
+        precondition(!mean.isEmpty && mean.count == std.count, "one mean and one std per channel")
+        return (Float(zip(mean, std).map { -$0 / $1 }.min()!), Float(zip(mean, std).map { (1 - $0) / $1 }.max()!))
+    }
 }
 
 extension RelevancePropagator {

@@ -1,9 +1,10 @@
 // prpkit-run: the command-line front of the Swift core, for scripts and harnesses.
-//   prpkit-run info    --model M.prpkit           (every command also takes --threads N)
+//   prpkit-run info    --model M.prpkit [--json]  (every command also takes --threads N)
 //   prpkit-run forward --model M.prpkit --input X.safetensors [--tensor input_0]
 //   prpkit-run prp     --model M.prpkit --input X.safetensors --prototypes 0,3 [--location max|H,W|all] [--threshold T] [--out R.safetensors]
 // --location and --threshold mean what they mean for `prpkit explain` (the Python CLI).
 import ArgumentParser
+import Foundation
 import PRPKit
 
 @main
@@ -57,20 +58,33 @@ func summary(_ name: String, _ t: Tensor) -> String {
 }
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a model's graph, shapes and parameter count.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print a model's graph, shapes, parameter count and PRP rules (the text of `prpkit info`).")
     @OptionGroup var model: ModelOption
+    @Flag(help: "Print the description as JSON.")
+    var json = false
 
     func run() throws {
         let g = try model.load()
-        let parameters = g.parameters.values.reduce(0) { $0 + $1.count }
-        print("inputs: " + g.inputs.map { "\($0.name) \($0.shape)" }.joined(separator: ", "))
-        print("outputs: " + g.outputs.map { "\($0) \(g.shapes[$0]!)" }.joined(separator: ", "))
-        print("nodes: \(g.nodes.count), parameters: \(parameters)")
-        let prpRules = try? Explainer(model: g, config: ExplainerConfig(composite: PRPCompositeOptions())).propagator.rules
-        for node in g.nodes {
-            let rule = prpRules.flatMap { $0[node.name] ?? nil }.map { "  [PRP: \($0)]" } ?? ""
-            print("  \(node.name)  \(node.op.kind)  \(g.shapes[node.name]!)\(rule)")
-        }
+        let summary = try ModelSummary(model: g, path: model.model, metadata: try sidecar(of: model.model))
+        print(json ? JSONWriter.write(summary.json) : summary.text, terminator: json ? "\n" : "")
+    }
+}
+
+/// The model's sidecar metadata (`prpkit convert` writes it): M.json beside M.prpkit, as
+/// the Python CLI finds it (the last extension of the file name replaced); nil if absent.
+func sidecar(of modelPath: String) throws -> JSONValue? {
+    let slash = modelPath.lastIndex(of: "/").map { modelPath.index(after: $0) } ?? modelPath.startIndex
+    let name = modelPath[slash...]
+    let stem = name.drop { $0 == "." }  // leading dots do not start an extension
+    let root = stem.lastIndex(of: ".").map { String(modelPath[..<$0]) } ?? modelPath
+    let path = root + ".json"
+    guard FileManager.default.fileExists(atPath: path) else { return nil }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw ValidationError("\(path): unreadable model metadata")
+    }
+    do { return try JSONParser.parse([UInt8](data)) } catch {
+        throw ValidationError("\(path): unreadable model metadata (\(error))")
     }
 }
 
