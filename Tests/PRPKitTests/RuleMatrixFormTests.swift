@@ -42,7 +42,7 @@ final class RuleMatrixFormTests: XCTestCase {
         for target in 0..<out {
             let result = try lrp.attribute([try Tensor(shape: [1, k], values: x)], targets: [[target]])
             let expected = matrixForm(a: w, aPrime: w.map(transform), bPrime: zeroBias ? b.map { _ in 0 } : b,
-                                      x: x, out: out, target: target, bias: b, epsilon: rule.epsilon)
+                                      x: x, out: out, target: target, bias: b, epsilon: rule.definition.hook!.epsilon)
             let got = result.relevance[0].values
             let scale = max(expected.map(abs).max()!, 1e-6)
             for i in 0..<k {

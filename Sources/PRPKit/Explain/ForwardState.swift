@@ -20,10 +20,10 @@ extension RelevancePropagator {
         /// Argmax per output of every max_pool2d node, for the forward batch.
         private(set) var maxPoolIndices: [String: [Int32]]
         /// Forward-only quantities of the PRP composite's rules.
-        private(set) var ruleCaches: [String: RuleCache]
+        private(set) var ruleCaches: [String: any RuleCache]
 
         init(batch: Int, inputs: [Tensor], outputs: [Tensor], shapes: [String: [Int]], activations: [String: Tensor],
-             denominators: [String: Tensor], maxPoolIndices: [String: [Int32]], ruleCaches: [String: RuleCache]) {
+             denominators: [String: Tensor], maxPoolIndices: [String: [Int32]], ruleCaches: [String: any RuleCache]) {
             self.batch = batch; self.inputs = inputs; self.outputs = outputs; self.shapes = shapes
             self.activations = activations; self.denominators = denominators
             self.maxPoolIndices = maxPoolIndices; self.ruleCaches = ruleCaches
@@ -54,21 +54,8 @@ extension RelevancePropagator {
             }
             inputs.forEach(add); outputs.forEach(add)
             activations.values.forEach(add); denominators.values.forEach(add)
-            for cache in ruleCaches.values {
-                switch cache {
-                case .denominator(let t), .similarity(let t): add(t)
-                case .alpha1Beta0(let c): add(c.denominator); add(c.xPlus); c.xMinus.map(add)
-                case .zBeta(let c): add(c.denominator); add(c.lower); add(c.upper)
-                }
-            }
+            for cache in ruleCaches.values { cache.tensors.forEach(add) }
             return bytes + maxPoolIndices.values.reduce(0) { $0 + $1.count * 4 }
         }
-    }
-
-    enum RuleCache {
-        case denominator(Tensor)
-        case alpha1Beta0(Alpha1Beta0Cache)
-        case zBeta(ZBetaCache)
-        case similarity(Tensor)
     }
 }

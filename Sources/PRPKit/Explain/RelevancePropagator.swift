@@ -48,18 +48,21 @@ public final class RelevancePropagator: @unchecked Sendable {
         var modified: [String: [String: Tensor?]] = [:]
         var owner: [String: Node] = [:]
         for node in graph.nodes {
-            guard let rule = resolved[node.name] ?? nil, rule.hooksTensors else { continue }
+            guard let hook = (resolved[node.name] ?? nil)?.definition.hook else { continue }
             for input in node.inputs where owner[input] == nil { owner[input] = node }
-            guard rule.changesForward else { continue }
+            // A modified weight means z' differs from the forward output: it is recomputed.
+            guard let modify = hook.weight else { continue }
             var params: [String: Tensor?] = [:]
-            if let w = graph.parameter(node, "weight") { params["weight"] = rule.modifiedWeight(w) }
-            if rule.setBiasToZero, node.parameters["bias"] != nil { params["bias"] = .some(nil) }
+            if let w = graph.parameter(node, "weight") { params["weight"] = modify(w) }
+            if hook.dropsBias, node.parameters["bias"] != nil { params["bias"] = .some(nil) }
             modified[node.name] = params
         }
         modifiedParameters = modified
         hookOwner = owner
         var identityHooks: [String: Int] = [:]
-        for o in owner.values where (resolved[o.name] ?? nil)?.kind == .identity { identityHooks[o.name, default: 0] += 1 }
+        for o in owner.values where (resolved[o.name] ?? nil)?.definition.hook?.input == .replaceBySignal {
+            identityHooks[o.name, default: 0] += 1
+        }
         identityHookCounts = identityHooks
         stateCache = ForwardStateCache(limits: cache)
         (backwardReads, preparedNodes) = RelevancePropagator.forwardNeeds(graph, resolved, hookOwner: owner)
@@ -67,31 +70,26 @@ public final class RelevancePropagator: @unchecked Sendable {
 
     /// Which activations the backward reads, and which nodes `prepare` visits.
     /// A value is read when its input hook multiplies by it — except when its only
-    /// consumer is the IdentityRule node owning the hook: a signal there implies that node
-    /// ran and remembered the replacement — and when a rule's backward or an ordinary VJP
-    /// needs its values (not only its shape).
+    /// consumer is the node owning a replacing hook (IdentityRule): a signal there implies
+    /// that node ran and remembered the replacement — and when a rule's own backward
+    /// (`RuleDefinition.forwardNeeds`) or an ordinary VJP needs its values (not only its
+    /// shape).
     static func forwardNeeds(_ graph: Graph, _ rules: [String: Rule?], hookOwner: [String: Node])
         -> (reads: Set<String>, prepared: Set<String>) {
         var consumers: [String: Set<String>] = [:]
         for node in graph.nodes { for input in node.inputs { consumers[input, default: []].insert(node.name) } }
         var reads = Set<String>(), prepared = Set<String>()
         for (value, owner) in hookOwner {
-            if (rules[owner.name] ?? nil)?.kind == .identity && consumers[value] == [owner.name] { continue }
+            if (rules[owner.name] ?? nil)?.definition.hook?.input == .replaceBySignal && consumers[value] == [owner.name] { continue }
             reads.insert(value)
         }
         for node in graph.nodes {
             let rule = rules[node.name] ?? nil
             if case .maxPool2d = node.op { prepared.insert(node.name) }
-            switch rule?.kind {
-            case .zBeta?, .prototypeSimilarity?:
-                reads.insert(node.inputs[0]); prepared.insert(node.name)
-            case .prpAlpha1Beta0?:
-                prepared.insert(node.name)  // its cache holds x⁺ (x itself when x ≥ 0) and x⁻
-            case .stackedSum?:
-                reads.formUnion(node.inputs)  // the denominator a + b is recomputed from them
-            case .passThrough?:
-                break
-            default:
+            if let needs = rule?.definition.forwardNeeds(node) {
+                reads.formUnion(needs.reads)
+                if needs.prepared { prepared.insert(node.name) }
+            } else {
                 switch node.op {
                 // relu(x) > 0 exactly where x > 0: its output (kept anyway when the next
                 // layer's rule reads it) gives the mask, so its input need not stay alive.
@@ -100,7 +98,7 @@ public final class RelevancePropagator: @unchecked Sendable {
                 default: break
                 }
             }
-            if let rule, rule.hooksTensors, !(rule.kind == .identity && node.inputs.allSatisfy({ hookOwner[$0]?.name == node.name })) {
+            if let hook = rule?.definition.hook, !(hook.input == .replaceBySignal && node.inputs.allSatisfy({ hookOwner[$0]?.name == node.name })) {
                 prepared.insert(node.name)  // its denominator
             }
         }
@@ -117,9 +115,9 @@ public final class RelevancePropagator: @unchecked Sendable {
         negativeWeights.value(node.name) { Kernels.map(graph.parameter(node, "weight")!) { min($0, 0) } }
     }
 
-    /// Whether `node` is an IdentityRule node owning the input hook of every input.
-    func replacesOwnInputs(_ node: Node, _ rule: Rule) -> Bool {
-        rule.kind == .identity && node.inputs.allSatisfy { hookOwner[$0]?.name == node.name }
+    /// Whether `node` has a replacing hook (IdentityRule) and owns the hook of every input.
+    func replacesOwnInputs(_ node: Node, _ hook: TensorHook) -> Bool {
+        hook.input == .replaceBySignal && node.inputs.allSatisfy { hookOwner[$0]?.name == node.name }
     }
 
     /// The forward state for `inputs`: the kept one when these exact inputs were seen last
@@ -141,7 +139,7 @@ public final class RelevancePropagator: @unchecked Sendable {
         let shapes = try graph.inferShapes(owned.map(\.shape))
         var denominators: [String: Tensor] = [:]
         var indices: [String: [Int32]] = [:]
-        var caches: [String: RuleCache] = [:]
+        var caches: [String: any RuleCache] = [:]
         // Forward-only quantities of each node's rule.
         func prepareNode(_ node: Node, _ x: [Tensor], _ out: Tensor) throws {
             if case .maxPool2d(let a) = node.op {
@@ -150,15 +148,10 @@ public final class RelevancePropagator: @unchecked Sendable {
                 indices[node.name] = idx
             }
             guard let rule = self.rules[node.name] ?? nil else { return }
-            switch rule.kind {
-            case .zBeta: caches[node.name] = .zBeta(try self.zBetaPrepare(node, rule: rule, input: x[0]))
-            case .prpAlpha1Beta0: caches[node.name] = .alpha1Beta0(self.prpAlpha1Beta0Prepare(node, rule: rule, input: x[0]))
-            case .prototypeSimilarity: caches[node.name] = .similarity(self.prototypeSimilarityPrepare(node, rule: rule, input: x[0]))
-            default: break
-            }
-            guard rule.hooksTensors, !self.replacesOwnInputs(node, rule) else { return }
+            if let cache = try rule.definition.prepare(self, node, inputs: x, output: out) { caches[node.name] = cache }
+            guard let hook = rule.definition.hook, !self.replacesOwnInputs(node, hook) else { return }
             let z = self.modifiedParameters[node.name].map { self.graph.evaluate(node, x, overrides: $0) } ?? out
-            let eps = rule.epsilon
+            let eps = hook.epsilon
             denominators[node.name] = Kernels.map(z) { v in v + (v < 0 ? -eps : eps) }
         }
         let forward = try graph.forward(owned, retaining: retainingAll ? nil : backwardReads,
@@ -240,32 +233,22 @@ public final class RelevancePropagator: @unchecked Sendable {
             var g = hooked(node.name, incoming)
             // A copy: later contributions may be accumulated into `g` in place.
             if wanted.contains(node.name) { captured[node.name] = g.copy() }
-            let rule = rules[node.name] ?? nil
-            if let rule, rule.hooksTensors {
-                if rule.kind == .identity { remembered[node.name] = g }
-                // An IdentityRule node that owns every input hook replaces the signal there:
-                // its division and VJP would be discarded, so neither is computed.
-                if !replacesOwnInputs(node, rule) {
+            let rule = rules[node.name] ?? nil, hook = rule?.definition.hook
+            if let hook {
+                if hook.input == .replaceBySignal { remembered[node.name] = g }
+                // A node that owns every input hook and replaces the signal there: its
+                // division and VJP would be discarded, so neither is computed.
+                if !replacesOwnInputs(node, hook) {
                     g = Kernels.rowBroadcast(g, state.denominators[node.name]!, divide: true)
                 }
             }
             let contributions: [Tensor?]
-            switch (rule?.kind, state.ruleCaches[node.name]) {
-            case (.passThrough?, _):
-                contributions = [g]
-            case (.identity?, _) where replacesOwnInputs(node, rule!):
+            if let hook, replacesOwnInputs(node, hook) {
                 // Every input hook will replace the signal by the remembered one.
                 contributions = node.inputs.map { _ in g }
-            case (.zBeta?, .zBeta(let cache)?):
-                contributions = [zBetaBackward(node, rule: rule!, g: g, input: state.activation(node.inputs[0]), cache: cache)]
-            case (.prpAlpha1Beta0?, .alpha1Beta0(let cache)?):
-                contributions = [prpAlpha1Beta0Backward(node, g: g, inputShape: state.shapes[node.inputs[0]]!, cache: cache)]
-            case (.stackedSum?, _):
-                contributions = stackedSumBackward(rule: rule!, g: g, inputs: node.inputs.map(state.activation))
-            case (.prototypeSimilarity?, .similarity(let sums)?):
-                contributions = [prototypeSimilarityBackward(node, rule: rule!, g: g, input: state.activation(node.inputs[0]),
-                                                             sums: sums, forwardBatch: state.batch)]
-            default:
+            } else if let own = try rule?.definition.backward(self, node, g, state: state, cache: state.ruleCaches[node.name]) {
+                contributions = own
+            } else {
                 contributions = try vectorJacobian(node, g, state: state, overrides: modifiedParameters[node.name] ?? [:])
             }
             if consuming { state.release(after: node) }

@@ -20,7 +20,7 @@ extension RelevancePropagator {
         switch node.op {
         case .conv2d:
             return [layerInputGradient(node, g, weight: { parameter("weight")! }, inputShape: shapes[0], keepsFlipped: true,
-                                       signDefinite: rules[node.name]??.kind == .alpha1Beta0)]
+                                       signDefinite: rules[node.name]??.definition.hook?.signDefiniteWeight == true)]
         case .linear:
             return [Kernels.linearInputGradient(g, weight: parameter("weight")!)]
         case .maxPool2d:

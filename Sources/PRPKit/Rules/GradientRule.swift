@@ -1,8 +1,17 @@
-extension Rule {
-    /// CaBRNet's GradientRule: no hooks; the layer's ordinary backward (for MaxPool2d:
-    /// the signal goes to the window's argmax, undivided).
-    public static func gradient() -> Rule { Rule(kind: .gradient) }
+/// CaBRNet's GradientRule: no hooks; the layer's ordinary backward (for MaxPool2d: the
+/// signal goes to the window's argmax, undivided).
+struct GradientRule: RuleDefinition {
+    static let name = "gradient"
+    static let parameterKeys: Set<String> = []
 
-    /// Captum's treatment of ReLU, Dropout and Tanh: the signal passes through unchanged.
-    public static func passThrough() -> Rule { Rule(kind: .passThrough) }
+    static func decode(_ json: ConfigReader) throws -> GradientRule { GradientRule() }
+    var parameters: [(String, JSONValue)] { [] }
+    var description: String { "GradientRule()" }
+}
+
+extension Rule.Kind { public static let gradient = Rule.Kind(rawValue: GradientRule.name) }
+
+extension Rule {
+    /// CaBRNet's GradientRule: the node's ordinary backward.
+    public static func gradient() -> Rule { Rule(GradientRule()) }
 }

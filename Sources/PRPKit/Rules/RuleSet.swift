@@ -20,12 +20,6 @@ public struct RuleSet: Equatable, Sendable {
     /// torch.cat, view): Captum never gives them a rule, they apply their own backward.
     public static let functionalKinds: Set<String> = ["add", "flatten", "reshape", "concat"]
 
-    /// Rules defined for specific ops only (the others apply to any node).
-    static let opsAccepting: [Rule.Kind: Set<String>] = [
-        .zBeta: ["conv2d", "linear"], .prpAlpha1Beta0: ["conv2d", "linear"],
-        .stackedSum: ["add"], .prototypeSimilarity: ["l2_distance"],
-    ]
-
     /// The rule of every node, nil meaning "ordinary backward". Throws, naming the node,
     /// when a layer has no rule and no default exists (Captum raises TypeError there).
     public func resolve(_ graph: Graph) throws -> [String: Rule?] {
@@ -35,7 +29,7 @@ public struct RuleSet: Equatable, Sendable {
         }
         for node in graph.nodes {
             if let r = byNode[node.name] ?? byKind[node.op.kind] ?? RuleSet.captumDefaults[node.op.kind] {
-                if let allowed = RuleSet.opsAccepting[r.kind], !allowed.contains(node.op.kind) {
+                if let allowed = type(of: r.definition).ops, !allowed.contains(node.op.kind) {
                     throw PRPKitError.invalidArgument(
                         "\(r) cannot apply to node '\(node.name)' (\(node.op.kind)); it takes \(allowed.sorted().joined(separator: ", "))")
                 }

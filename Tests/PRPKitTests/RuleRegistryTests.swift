@@ -1,0 +1,57 @@
+import XCTest
+@testable import PRPKit
+
+/// Every registered rule is data: its JSON form round-trips, its defaults are the
+/// reference's, unknown keys and ops are refused — so a new rule file added to the
+/// registry is covered by these checks without touching them.
+final class RuleRegistryTests: XCTestCase {
+    /// One non-default instance per rule, built through its public constructor.
+    let samples: [Rule] = [
+        .epsilon(0.25), .gamma(0.5, setBiasToZero: true), .alpha1Beta0(setBiasToZero: true), .identity(), .gradient(),
+        .passThrough(), .zBeta(lowerBound: -1, upperBound: 2, stabilityFactor: 1e-3, setBiasToZero: false),
+        .zBeta(channelLowerBounds: [-1, -2], channelUpperBounds: [1, 3]), .prpAlpha1Beta0(stabilityFactor: 1e-4, setBiasToZero: false),
+        .stackedSum(stabilityFactor: 1e-5, epsilonOnSign: true), .prototypeSimilarity(stabilityFactor: 1e-8),
+        .prototypeSimilarityByContribution(stabilityFactor: 1e-3),
+    ]
+
+    func testEveryRuleHasASampleAndAUniqueName() {
+        XCTAssertEqual(Set(samples.map(\.kind)), Set(Rule.Kind.allCases))
+        XCTAssertEqual(Set(RuleRegistry.definitions.map { $0.name }).count, RuleRegistry.definitions.count)
+    }
+
+    func testJSONRoundTrips() throws {
+        for rule in samples {
+            let again = try Rule(json: try JSONParser.parse(JSONWriter.write(rule.json)), context: "t")
+            XCTAssertEqual(again, rule, "\(rule)")
+            XCTAssertEqual(again.description, rule.description)
+        }
+        XCTAssertNotEqual(Rule.epsilon(0.25), .epsilon(0.5))
+        XCTAssertNotEqual(Rule.prototypeSimilarity(), .prototypeSimilarityByContribution())
+    }
+
+    func testDefaultsAreTheReferences() throws {
+        func parsed(_ name: String) throws -> Rule { try Rule(json: .object([("rule", .string(name))]), context: "t") }
+        XCTAssertEqual(try parsed("epsilon"), .epsilon(1e-9))  // Captum's EpsilonRule()
+        XCTAssertEqual(try parsed("gamma"), .gamma(0.25))  // Captum's GammaRule()
+        XCTAssertEqual(try parsed("zbeta"), .zBeta(lowerBound: ZBetaDefaults.lowerBound, upperBound: ZBetaDefaults.upperBound,
+                                                  stabilityFactor: 1e-6, setBiasToZero: true))  // CaBRNet's
+        XCTAssertEqual(try parsed("prp_alpha1_beta0"), .prpAlpha1Beta0(stabilityFactor: 1e-6, setBiasToZero: true))
+        XCTAssertEqual(try parsed("stacked_sum"), .stackedSum(stabilityFactor: 1e-6))
+        XCTAssertEqual(try parsed("prototype_similarity"), .prototypeSimilarity(stabilityFactor: 1e-12))
+        XCTAssertEqual(Rule.epsilon().description, "EpsilonRule(epsilon=1e-09)")
+    }
+
+    func testUnknownNamesKeysAndOpsAreRefused() throws {
+        XCTAssertThrowsError(try Rule(json: .object([("rule", .string("nope"))]), context: "r")) { e in
+            XCTAssertTrue("\(e)".contains("must be one of epsilon, gamma"), "\(e)")
+        }
+        XCTAssertThrowsError(try Rule(json: .object([("rule", .string("epsilon")), ("gamma", .number(1))]), context: "r")) { e in
+            XCTAssertTrue("\(e)".contains("unknown key 'gamma'"), "\(e)")
+        }
+        let graph = try Graph(inputs: [ValueInfo(name: "x", shape: [1, 2])],
+                              nodes: [Node(name: "r", op: .relu, inputs: ["x"])], outputs: ["r"], parameters: [:])
+        XCTAssertThrowsError(try RuleSet(byNode: ["r": .stackedSum()]).resolve(graph)) { e in
+            XCTAssertTrue("\(e)".contains("it takes add"), "\(e)")
+        }
+    }
+}
