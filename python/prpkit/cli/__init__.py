@@ -12,6 +12,7 @@
                    [--location max | H,W | all] [--threshold T]
                    [--mean R,G,B --std R,G,B] [--batch-size B] [--colormap jet|viridis|bwr|coldnhot]
                    [--alpha A] [--colorbar] [--panels] [--report]
+    explain / evaluate also take [--resume] [--no-timings] [--ray [ADDRESS] [--ray-workers N]]
 
 Without ``--model`` the bundled default is used: a CaBRNet ProtoPNet trained on
 scikit-learn's digits (``prpkit/data/digits_protopnet.prpkit``, its sample images in
@@ -26,11 +27,13 @@ JSON; ``explain --panels`` shows it).
 and one JSON line in ``records.jsonl``; with ``--panels`` also ``<image>_panel.png`` ("this
 looks like that": a row per prototype with its source); with ``--report``
 ``<out>/report/index.html`` (a sortable table of the records; evaluate's is beside its
---out, with the curves). Reading pictures and writing the overlays need
-Pillow (``pip install 'prpkit[images]'``); without it, ``.npy`` inputs still give the
-relevance files and the records (``"heatmap": null``), with a note on stderr. All inputs are validated before anything is
-written, and the files are staged in a temporary folder that is moved into place only
-when every explanation succeeded. Errors print one line ``prpkit: error: ...`` and exit
+--out, with the curves). Reading pictures and writing the overlays need Pillow (``pip
+install 'prpkit[images]'``); without it, ``.npy`` inputs still give the relevance files and
+the records (``"heatmap": null``), with a note on stderr. All inputs are validated before
+anything is written. The output streams: each image's files are written atomically and its
+records appended as it finishes, in the input order; an interrupted run (Ctrl-C, SIGTERM,
+even SIGKILL) continues with ``--resume`` (see ``stream``); ``--ray`` computes on a Ray
+cluster (``prpkit.distributed``). Errors print one line ``prpkit: error: ...`` and exit
 with status 2 (bad arguments or inputs) or 1 (failure while computing).
 
 One module per concept: ``entry`` (main, error mapping), ``parser`` (the argparse tree),
@@ -38,7 +41,9 @@ One module per concept: ``entry`` (main, error mapping), ``parser`` (the argpars
 ``projection`` (explain --panels, convert --projection-info), ``report`` (--report), ``run`` (what explain
 and evaluate share), ``model`` (model file, metadata, composite), ``inputs``
 (arguments → validated images, batches), ``masks``, ``overlay`` (the map shown, its PNG via prpkit.viz),
-``options``, ``progress``, ``errors``.
+``options``, ``progress``, ``errors``; ``stream`` (the streaming, resumable writer), ``engine`` (where
+batches run: here or on Ray), ``explain_work`` / ``evaluate_work`` (a batch's computation, the same
+in a Ray actor), ``work`` (the model a worker loads).
 """
 
 # The names scripts and tests use as ``prpkit.cli.<name>``.

@@ -15,5 +15,5 @@ class CLIError(Exception):
 
 def unwritable(out: str, e: OSError) -> CLIError:
     """``--out`` cannot be written: one line naming the user's path and the system's
-    reason (never the internal temporary file or folder the results are staged in)."""
+    reason (never an internal temporary or journal file)."""
     return CLIError(f"{out}: cannot write the results there ({e.strerror or e})")

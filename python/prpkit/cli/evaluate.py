@@ -1,30 +1,28 @@
 """`prpkit evaluate`: relevance metrics of PRP heatmaps (pointing game, deletion and
-insertion curves), one JSON line per (image, prototype)."""
+insertion curves), one JSON line per (image, prototype), streamed into --out as each image
+finishes, resumable with --resume; computed here or on a Ray cluster (--ray)."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-import tempfile
-import time
-from typing import Any
 
-import numpy as np
-
+from .engine import run_fingerprint, stream_run
 from .errors import CLIError, unwritable
-from .inputs import collect_items, load_batch
+from .evaluate_work import EvaluateWork
+from .inputs import collect_items
 from .masks import find_masks, read_mask
 from .model import prototype_classes
 from .options import parse_location
-from .progress import progress
 from .report import evaluate_report
-from .run import _Size, check_selection, classify, group_by_prototypes, load_run
+from .run import check_selection, load_run
+from .stream import RecordStream
+from .work import RunModel
+from .._zbeta import zbeta_bounds
 
 
 def cmd_evaluate(args) -> int:
-    import prpkit
-    from .. import metrics
     check_selection(args)
     if args.metric == "pointing":
         if (args.masks is None) == (args.mask_threshold is None):
@@ -56,104 +54,39 @@ def cmd_evaluate(args) -> int:
         raise CLIError("--target class needs a model whose first output is (N, classes)")
 
     items = collect_items(args.images, in_shape)
-    mask_files = find_masks(items, args.masks) if args.metric == "pointing" and args.masks else {}
-    masks_cache = {name: read_mask(f, ih, iw) for name, f in mask_files.items()}  # validates all first
-    mean_a = np.asarray(mean, np.float32)[:, None, None]
-    std_a = np.asarray(std, np.float32)[:, None, None]
+    mask_files = find_masks(items, args.masks) if args.metric == "pointing" and args.masks else None
+    for f in (mask_files or {}).values():
+        read_mask(f, ih, iw)  # validates every mask before anything is computed
     sigma = args.gaussian_sigma if args.gaussian_sigma is not None else round(5.0 * max(in_shape[1:]) / 224.0, 3)
-    baseline = args.baseline or ("zero" if args.metric == "deletion" else "blur")
-
+    cfg = {
+        "in_shape": list(in_shape), "mean": mean, "std": std, "n_protos": n_protos, "ids": ids,
+        "prototypes": args.prototypes, "top_k": args.top_k, "predicted_class": bool(args.predicted_class),
+        "proto_class": proto_class, "location": list(location) if loc_mode == "at" else location, "loc_mode": loc_mode,
+        "metric": args.metric, "sigma": sigma, "mask_files": mask_files, "mask_threshold": args.mask_threshold,
+        "area_percentage": args.area_percentage, "steps": args.steps,
+        "baseline": args.baseline or ("zero" if args.metric == "deletion" else "blur"),
+        "blur_sigma": args.blur_sigma, "target": args.target, "softmax": bool(args.softmax),
+        "forward_batch": args.forward_batch, "timings": not args.no_timings,
+    }
+    work = EvaluateWork(cfg, RunModel(path, zbeta_bounds(mean, std), model, comp))
+    run = run_fingerprint("evaluate", path, {k: v for k, v in cfg.items() if k != "forward_batch"})
+    stream = RecordStream(args.out, None, run, [it.label for it in items])
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".prpkit-evaluate-", suffix=".jsonl", dir=out_dir)
+        resumed = stream.open(args.resume)
     except OSError as e:
         raise unwritable(args.out, e) from None
-    n_records = 0
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            t_start = time.perf_counter()
-            show_progress = not args.quiet and sys.stderr.isatty()
-            for b0 in range(0, len(items), args.batch_size):
-                batch = items[b0:b0 + args.batch_size]
-                x, show, _ = load_batch(batch, in_shape, mean_a, std_a)
-                predicted, max_sim = classify(model, comp, x, n_protos)
-                groups = group_by_prototypes(args, ids, max_sim, proto_class, predicted, n_protos)
-                for ps, rows in groups.items():
-                    if not ps:
-                        continue
-                    rel, sim = prpkit.prp_relevance(comp, np.ascontiguousarray(x[rows]), list(ps), location)
-                    pairs, heats, locs = [], [], []
-                    for r, i in enumerate(rows):
-                        for k, p in enumerate(ps):
-                            s = sim[r, p]
-                            if loc_mode == "max":
-                                h, w = (int(v) for v in np.unravel_index(int(np.argmax(s)), s.shape))
-                            else:
-                                h, w = location
-                            # CaBRNet's attribution: post-processed, at the input size, normalised
-                            heats.append(prpkit.post_process(np.ascontiguousarray(rel[r, k]), img=_Size(iw, ih),
-                                                             polarity="absolute", gaussian_ksize=sigma,
-                                                             normalize=True))
-                            pairs.append((i, p))
-                            locs.append((h, w, float(s[h, w])))
-                    heat = np.ascontiguousarray(np.stack(heats).astype(np.float32))
-                    t0 = time.perf_counter()
-                    if args.metric == "pointing":
-                        if args.masks:
-                            m = np.stack([masks_cache[batch[i].name] for i, _ in pairs])
-                        else:  # the object: display pixels (channel mean) above the threshold
-                            m = np.stack([show[i].mean(axis=-1) > args.mask_threshold for i, _ in pairs])
-                        energy, maskrel = metrics.pointing_game(heat, m.astype(np.float32), args.area_percentage)
-                    else:
-                        xs = np.ascontiguousarray(x[[i for i, _ in pairs]])
-                        if args.target == "similarity":
-                            tmodel, oi = comp, 0
-                            targets = [(p, h, w) for (_, p), (h, w, _) in zip(pairs, locs)]
-                        else:
-                            tmodel, oi = model, 0
-                            targets = [(int(predicted[i]),) for i, _ in pairs]
-                        scores, auc, fractions = metrics.perturbation_curves(
-                            tmodel, xs, heat, targets, mode=args.metric, steps=args.steps, baseline=baseline,
-                            blur_sigma=args.blur_sigma, output_index=oi, softmax=args.softmax,
-                            batch_size=args.forward_batch)
-                    per_pair = 1000 * (time.perf_counter() - t0) / len(pairs)
-                    for j, ((i, p), (h, w, simv)) in enumerate(zip(pairs, locs)):
-                        it = batch[i]
-                        rec: dict[str, Any] = {
-                            "image": it.path, "index": it.index, "prototype": int(p),
-                            "prototype_class": None if proto_class is None else int(proto_class[p]),
-                            "predicted_class": int(predicted[i]), "location": [h, w], "similarity": simv,
-                            "metric": args.metric,
-                        }
-                        if args.metric == "pointing":
-                            rec.update({"energy_relevance": float(energy[j]), "mask_relevance": float(maskrel[j]),
-                                        "area_percentage": args.area_percentage,
-                                        "mask": mask_files.get(it.name) if args.masks else
-                                        {"threshold": args.mask_threshold},
-                                        "mask_area": float(m[j].mean())})
-                        else:
-                            rec.update({"target": args.target,
-                                        "target_index": list(targets[j]), "steps": args.steps,
-                                        "baseline": baseline if baseline != "blur" else f"blur:{args.blur_sigma:g}",
-                                        "softmax": bool(args.softmax), "auc": float(auc[j]),
-                                        "scores": [float(v) for v in scores[j]],
-                                        "fractions": [float(v) for v in fractions]})
-                        rec["timings_ms"] = {"metric": round(per_pair, 3)}
-                        out.write(json.dumps(rec) + "\n")
-                        n_records += 1
-                progress(min(b0 + args.batch_size, len(items)), len(items), show_progress, t_start, "evaluate")
-        os.replace(tmp, args.out)
+        stream_run(work, items, stream, args, "evaluate", args.out)
         if args.report:
             with open(args.out, encoding="utf-8") as f:
-                report = evaluate_report(os.path.join(os.path.dirname(os.path.abspath(args.out)), "report"),
-                                         [json.loads(line) for line in f],
+                report = evaluate_report(os.path.join(out_dir, "report"), [json.loads(line) for line in f],
                                          f"model {os.path.basename(path)}, {len(items)} image(s)")
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(e, OSError):  # inputs were read, and their errors reported, by load_batch
-            raise unwritable(args.out, e) from None
-        raise
+    except OSError as e:
+        raise unwritable(args.out, e) from None
+    args.result = {"images": len(items), "records": stream.n_records, "resumed_images": resumed,
+                   "duplicates_ignored": stream.duplicates, "records_path": args.out}
     if not args.quiet:
-        print(f"evaluated {len(items)} image(s): {n_records} record(s) ({args.metric}) in {args.out}"
-              + (f"; report {report}" if args.report else ""))
+        print(f"evaluated {len(items)} image(s)" + (f" ({resumed} already complete)" if resumed else "")
+              + f": {stream.n_records} record(s) ({args.metric}) in {args.out}"
+              + (f"; report {report}" if args.report else ""), file=sys.stdout)
     return 0

@@ -19,9 +19,14 @@ def add_prototype_selection(p) -> None:
 
 
 def add_run_options(p) -> None:
-    """--threads and --quiet (explain and evaluate)."""
+    """--threads, --quiet, --resume, --no-timings (explain and evaluate)."""
     p.add_argument("--threads", type=int, default=0, help="native worker threads (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run with the same inputs and options: images whose records "
+                        "and files are complete are kept, the rest computed (without it, a run starts afresh)")
+    p.add_argument("--no-timings", action="store_true",
+                   help="leave out each record's timings_ms (the only field that differs between two runs)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,10 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Explains each image with the PRP heatmaps of some prototypes; writes "
                                    "<image>_p<id>.png, <image>_p<id>.npy and records.jsonl in --out.")
     p.add_argument("images", nargs="*", metavar="IMAGES",
-                   help="image files (PNG/JPEG/...), folders, list files (.txt) or .npy tensors "
-                        "((C,H,W) or (N,C,H,W), already normalised); default: the bundled samples")
+                   help="image files (PNG/JPEG/...), folders, globs ('data/**/*.png'), list files (.txt: a path "
+                        "and optional label per line; .csv: path[,label]) or .npy/.npz tensors ((C,H,W) or "
+                        "(N,C,H,W), already normalised; an .npz may hold labels); default: the bundled samples")
     p.add_argument("--model", help="prpkit model file (default: the bundled digits ProtoPNet)")
-    p.add_argument("--out", required=True, help="output folder (created; files of the same name are replaced)")
+    p.add_argument("--out", required=True,
+                   help="output folder (created; files of the same name are replaced as each image finishes)")
     add_prototype_selection(p)
     p.add_argument("--location", default="max",
                    help="max (the most similar location), H,W (one location), or all (every location with "
@@ -53,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mean", help="per-channel normalisation mean, comma-separated (default: the model's "
                                   "metadata, else ImageNet's)")
     p.add_argument("--std", help="per-channel normalisation std (default: the model's metadata, else ImageNet's)")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=16,
+                   help="images per forward and PRP call (the numbers do not depend on it; default 16)")
     p.add_argument("--colormap", choices=("jet", "viridis", "bwr", "coldnhot"), default="jet",
                    help="jet (OpenCV's, as CaBRNet), viridis; bwr and coldnhot (zennit's) show the signed "
                         "relevance, 0 in the middle (default jet)")
@@ -80,10 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "pointing: CaBRNet's energy and mask relevance (needs --masks or "
                                    "--mask-threshold); deletion / insertion: RISE curves and their AUC.")
     p.add_argument("images", nargs="*", metavar="IMAGES",
-                   help="image files, folders, list files (.txt) or .npy tensors; default: the bundled samples")
+                   help="image files, folders, globs, list files (.txt, .csv) or .npy/.npz tensors, as for "
+                        "explain; default: the bundled samples")
     p.add_argument("--model", help="prpkit model file (default: the bundled digits ProtoPNet)")
     p.add_argument("--metric", required=True, choices=("pointing", "deletion", "insertion"))
-    p.add_argument("--out", required=True, help="the JSON-lines file to write (replaced when complete)")
+    p.add_argument("--out", required=True,
+                   help="the JSON-lines file to write (replaced; records are appended as images finish)")
     p.add_argument("--masks", help="folder of masks named like the images (PNG/... or .npy; non-zero = inside)")
     p.add_argument("--mask-threshold", type=float,
                    help="mask = image pixels (channel mean, in [0, 1]) above this value")
