@@ -126,8 +126,10 @@ def test_resume_distrusts_torn_tails(data, reference, tmp_path, capsys):
         f.truncate(entries[27]["end"])
         f.seek(0, 2)
         f.write(b'{"image": "batch.npz", "index": 28, "proto')
+    (out / f".{png.name}.prpkit-tmp-12345").write_bytes(b"a picture cut by a kill")  # a stale temporary
     assert explain([data, "--out", out, "--resume", *EXPLAIN]) == 0
     assert folder_bytes(out) == folder_bytes(reference)
+    assert not [f for f in os.listdir(out) if ".prpkit-tmp-" in f]
     # and a resume of a complete run computes nothing and changes nothing
     before = (out / "records.jsonl").stat().st_mtime_ns
     assert explain([data, "--out", out, "--resume", "--top-k", "1", "--no-timings"]) == 0
@@ -215,3 +217,4 @@ def test_bad_globs_and_npz(tmp_path, capsys):
     assert explain([tmp_path / "w.npz", "--out", tmp_path / "o"]) == 2
     assert "expected floating-point images" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+

@@ -100,14 +100,21 @@ class RecordStream:
         return self.resumed
 
     def _remove_temporaries(self) -> None:
-        for d in {os.path.dirname(os.path.abspath(self.records_path)), self.files_dir}:
-            if d and os.path.isdir(d):
-                for f in os.listdir(d):
-                    if _TMP_MARK in f:
-                        try:
-                            os.unlink(os.path.join(d, f))
-                        except OSError:
-                            pass
+        """Files a killed run left under a temporary name: in the output folder (the run's
+        own) any; beside the records file only those of the records and the journal."""
+        own = tuple(f".{os.path.basename(p)}{_TMP_MARK}" for p in (self.records_path, self.journal))
+        folders = [(os.path.dirname(os.path.abspath(self.records_path)), own)]
+        if self.files_dir:
+            folders.append((self.files_dir, None))
+        for d, prefixes in folders:
+            if not os.path.isdir(d):
+                continue
+            for f in os.listdir(d):
+                if _TMP_MARK in f and (prefixes is None or f.startswith(prefixes)):
+                    try:
+                        os.unlink(os.path.join(d, f))
+                    except OSError:
+                        pass
 
     def _valid_prefix(self) -> list[dict]:
         """The journal entries of the images an earlier run completed, as far as the
@@ -141,14 +148,21 @@ class RecordStream:
                 e = json.loads(line)
             except ValueError:
                 break
-            i = len(kept)
-            if (e.get("i") != i or i >= len(self.keys) or e.get("key") != self.keys[i] or e.get("start") != end
-                    or zlib.crc32(records[e["start"]:e["end"]]) != e.get("crc") or len(records) < e["end"]
-                    or not all(self._file_ok(name, size, crc) for name, size, crc in e.get("files", []))):
+            if not self._entry_ok(e, len(kept), end, records):
                 break
             kept.append(e)
             end = e["end"]
         return kept
+
+    def _entry_ok(self, e, i: int, start: int, records: bytes) -> bool:
+        """Image i's journal entry: the next input, its records where the previous ended
+        and with their CRC, each of its files present with its size and CRC."""
+        try:
+            return (e["i"] == i < len(self.keys) and e["key"] == self.keys[i] and e["start"] == start
+                    and start <= e["end"] <= len(records) and zlib.crc32(records[start:e["end"]]) == e["crc"]
+                    and all(self._file_ok(name, size, crc) for name, size, crc in e["files"]))
+        except (KeyError, TypeError, ValueError):
+            return False
 
     def _check_same_run(self, header: dict) -> None:
         if header.get("inputs") != len(self.keys) or header.get("inputs_sha256") != self.header["inputs_sha256"]:
