@@ -66,7 +66,8 @@ def _run_and_kill(argv, out, sig, after: int) -> tuple[int, int]:
     """Starts `prpkit explain` in a subprocess, sends ``sig`` once ``after`` images are
     journaled; returns (exit status, images journaled at the kill)."""
     proc = subprocess.Popen([sys.executable, "-m", "prpkit", "explain", *map(str, argv)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=os.path.dirname(out))  # not python/, whose prpkit has no built extension
     deadline = time.monotonic() + 120
     while _journal_entries(out) < after and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)
@@ -156,7 +157,7 @@ def test_evaluate_killed_and_resumed(data, tmp_path):
     assert cli.main(["evaluate", *map(str, argv), "--out", str(ref), "--quiet"]) == 0
     out = tmp_path / "res.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "prpkit", "evaluate", *map(str, argv), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
     journal = tmp_path / ".res.jsonl.journal"
     deadline = time.monotonic() + 120
     while (not journal.exists() or journal.read_bytes().count(b"\n") < 4) and proc.poll() is None \
