@@ -1,8 +1,10 @@
 // swift-tools-version:6.0
 // prpkit: Prototype Relevance Propagation and composite LRP, natively.
 //
-// Layers (each talks only to the one below):
-//   PRPKit         pure Swift core: Tensor → Kernels → Graph → ModelFile (→ Rules → Composites → Explain)
+// Layers (each sees only the ones below it; SwiftPM targets, so the compiler keeps them):
+//   PRPKitKernels  Support, Tensor, Kernels (with the per-ISA micro-kernel targets)
+//   PRPKitGraph    Graph, ModelFile
+//   PRPKit         Rules, Composites, Explain; re-exports the two below (the library product)
 //   PRPKitCABI     every @_cdecl export; built as libprpkit.so (product `prpkit`)
 // The command-line tools (prpkit-run, prpkit-bench) are the package in cli/, so that
 // building the library resolves no dependency.
@@ -39,6 +41,11 @@ func isaTarget(_ name: String, march: String?) -> Target {
     )
 }
 
+// Across the core's layer targets, small helpers that take closures (Kernels.map, the
+// Parallel loops) must still inline into their callers' loops: whole cross-module
+// optimisation makes the lower layers' bodies available to the upper ones.
+let coreSettings: [SwiftSetting] = [.unsafeFlags(["-O", "-cross-module-optimization"])]
+
 let package = Package(
     name: "prpkit",
     products: [
@@ -54,12 +61,16 @@ let package = Package(
         isaTarget("_PRPKitKernelsV4", march: "x86-64-v4"),
         isaTarget("_PRPKitKernelsV3", march: "x86-64-v3"),
         isaTarget("_PRPKitKernelsBase", march: nil),
+        // The core's layers, one target each, so that the compiler keeps the layering:
+        // a layer sees only the ones below it (`package` declarations are the seams).
         .target(
-            name: "PRPKit",
+            name: "PRPKitKernels",
             dependencies: ["_PRPKitCPU", "_PRPKitVersion", "_PRPKitKernelsV4", "_PRPKitKernelsV3", "_PRPKitKernelsBase"],
-            path: "Sources/PRPKit",
-            swiftSettings: [.unsafeFlags(["-O"])]
+            path: "Sources/PRPKitKernels",
+            swiftSettings: coreSettings
         ),
+        .target(name: "PRPKitGraph", dependencies: ["PRPKitKernels"], path: "Sources/PRPKitGraph", swiftSettings: coreSettings),
+        .target(name: "PRPKit", dependencies: ["PRPKitGraph"], path: "Sources/PRPKit", swiftSettings: coreSettings),
         .target(
             name: "PRPKitCABI",
             // CPRPKit: the header's own struct layouts and constants (no copies here).

@@ -2,6 +2,8 @@ import CPRPKit
 import Foundation
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// The C ABI as a C caller sees it: every call goes through include/prpkit.h's declarations
 /// and struct layouts (the CPRPKit module), into the library's exported functions. The

@@ -2,6 +2,8 @@ import CPRPKit
 import Foundation
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// prpkit_model_graph_json, prpkit_model_shapes_json and prpkit_model_parameter through
 /// include/prpkit.h, against what the core itself holds for the same model file.

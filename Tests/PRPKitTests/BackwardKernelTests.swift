@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Every vector–Jacobian kernel against Jᵀg, with J built column by column by running
 /// the forward kernel (itself checked against PyTorch in KernelFixtureTests) on unit

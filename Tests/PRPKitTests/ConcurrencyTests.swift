@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// One loaded model and one explainer shared by several caller threads at once, each call
 /// also splitting its kernels over worker threads (include/prpkit.h: a loaded model is

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Naive direct convolution (the former Kernels.conv2d), in float64, also returning
 /// Σ|w·x| (+|bias|) per output for the γ tolerance (see `gammaTolerance` in GEMMTests.swift).

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// BatchNorm and ReLU fused into the convolution's store give exactly the floats of the
 /// separate kernels (conv2d, then batchNorm2d, then relu), on every convolution path; a

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 final class ElementwiseTests: XCTestCase {
     /// torch.relu keeps NaN and maps −0, negatives to 0; in place and out of place agree.

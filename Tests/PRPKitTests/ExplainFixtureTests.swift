@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Explain, PRP and Composites against Captum's LRP and CaBRNet 1.2's PRP composite, from
 /// the fixtures in `Fixtures/explain/` (regenerate with `python3 tools/make_explain_fixtures.py`).

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Access to the generated fixtures in `Tests/PRPKitTests/Fixtures/` (regenerate with
 /// `python3 tools/make_fixtures.py`).

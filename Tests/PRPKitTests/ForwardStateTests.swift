@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// The forward state kept between calls and the activations the forward keeps: a reused
 /// state, a state consumed (freed) by its backward, and a forward that keeps every value

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Deterministic pseudo-random floats in [-1, 1) (xorshift64).
 struct TestRandom {

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Small networks exported from PyTorch by `prpkit._export.graph_from_torch`
 /// (`Fixtures/models/`, batch 2, 3×32×32 inputs) run end to end through `Graph.forward`,

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Hostile model files and shapes: every case is a thrown error with a message, within
 /// bounded time and memory — never a trap (the C-level matrix is Tests/CABI).

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// The strict JSON parser (RFC 8259), checked against hand-written expectations.
 final class JSONParserTests: XCTestCase {

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// The deterministic JSON writer: exact text, and write → parse round trips.
 final class JSONWriterTests: XCTestCase {

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Every single-node fixture in `Fixtures/kernels/` (generated from PyTorch / CaBRNet by
 /// `tools/make_fixtures.py`) run through `Graph.forward`.

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Captum's LayerLRP on fc1 → relu → fc2 (ε rules), against its matrix form: the signal
 /// Captum's hooks record at a tensor, times the target score s. At fc1's output (and at

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 final class LinearKernelTests: XCTestCase {
     override func tearDown() {

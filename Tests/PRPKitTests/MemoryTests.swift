@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Memory: model files are mapped (weights used in place, pages releasable without
 /// changing a value), and the tensor pool stays within the high-water mark of the buffers

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Relevance metrics (Explain/Metrics.swift) against hand-computed cases.
 final class MetricsTests: XCTestCase {

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Malformed model files: each must be rejected with its own specific error.
 final class ModelFileMalformedTests: XCTestCase {

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// A small graph with every parameterised op kind and a few plain ones.
 enum ModelFileFixtures {

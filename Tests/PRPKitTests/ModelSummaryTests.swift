@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// The summary both command lines print: its number formats, the path it shows, and its
 /// JSON against what the graph and the PRP composite hold (the Python tests and

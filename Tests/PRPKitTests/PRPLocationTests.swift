@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Which similarity-map locations seed a PRP backward pass, against CaBRNet 1.2's prp()
 /// loop (gradients.py, `_captum_attribution`) written out here on the same map: a

@@ -3,6 +3,8 @@ import XCTest
 import Glibc
 #endif
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// The persistent worker pool: every chunk runs exactly once, whatever the thread count,
 /// nesting or concurrent callers; per-thread overrides reach the kernels of that thread only.

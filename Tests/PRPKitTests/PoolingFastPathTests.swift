@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// The vectorised 3×3 stride-2 max pool (ResNet's stem) gives the scalar scan's floats and
 /// argmax indices bit for bit: ties (including ±0), NaN and −∞ decided the same way.

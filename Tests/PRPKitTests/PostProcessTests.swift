@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// CaBRNet's post-processing against scipy / OpenCV / CaBRNet outputs stored in
 /// Fixtures/postprocess (regenerate with `python3 tools/make_postprocess_fixtures.py`).

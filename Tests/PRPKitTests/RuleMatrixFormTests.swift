@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Each rule's backward on a single layer against its textbook matrix form, written
 /// independently of the graph engine (the layer as an explicit matrix A with z = A·x + b).

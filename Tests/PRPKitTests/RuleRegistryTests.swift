@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Every registered rule is data: its JSON form round-trips, its defaults are the
 /// reference's, unknown keys and ops are refused — so a new rule file added to the

@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// How the PRP composite's rule weights are held: W⁺ is never stored (the forward maps the
 /// graph's packing of W for one layer call, the backward maps W), and the flipped kernels

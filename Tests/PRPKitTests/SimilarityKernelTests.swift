@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// `Kernels.l2Distance` computes the dot products of 16 prototypes at a time; each must be
 /// the float32 sum in channel order of the plain scalar loop, so the results equal that

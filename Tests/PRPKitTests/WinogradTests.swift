@@ -1,5 +1,7 @@
 import XCTest
 @testable import PRPKit
+@testable import PRPKitGraph
+@testable import PRPKitKernels
 
 /// Exact (float64) 3×3 stride-1 convolution, and for a Winograd variant F(m×m, 3×3) the
 /// magnitude S of its computation at every output: S = Σ_ci |Aᵀ|·(|U_ci| ⊙ |Bᵀ|·|d_ci|·|B|)·|A|

@@ -21,8 +21,7 @@ extension RelevancePropagator {
         let signed: PackedConvWeights
         if own == wanted {
             let packed = graph.packedConvWeights.packed(node.name, weight: w, groups: a.groups, layout: own)
-            signed = positive ? PackedConvWeights(mapping: packed) { max($0, 0) }
-                              : PackedConvWeights(mapping: packed) { min($0, 0) }
+            signed = PackedConvWeights(signPart: packed, positive: positive)
         } else {
             signed = PackedConvWeights(weight: positive ? positiveWeight(node) : negativeWeight(node),
                                        groups: a.groups, layout: wanted)

@@ -1,0 +1,146 @@
+/// How a convolution's weights are laid out for the kernel that uses them
+/// (`Kernels.conv2dWeightLayout` says which one a convolution wants).
+public enum ConvWeightLayout: Hashable, Sendable, CustomStringConvertible {
+    /// Per group, the (Cout/groups × K) matrix as the packed A operand of the implicit-GEMM
+    /// convolution, K = Cin/groups·kH·kW (kc-block pc at offset mPad·pc).
+    case direct
+    /// Per group, Wᵀ (K × Cout/groups) as the packed B operand, kc-block pc at offset
+    /// nPad·pc: the small-map path (output channels as the vector dimension).
+    case transposed
+    /// Winograd F(m×m, 3×3): for each of the α² = (m + 2)² transformed positions ξ, the
+    /// (Cout × Cin) matrix U_ξ = (G·g·Gᵀ)_ξ as a packed A operand — or, with `tilesAsRows`
+    /// (few tiles per image), U_ξᵀ as a packed B operand (ungrouped 3×3 only).
+    case winograd(m: Int, tilesAsRows: Bool)
+
+    public var description: String {
+        switch self {
+        case .direct: return "direct"
+        case .transposed: return "direct (transposed)"
+        case .winograd(let m, let rows): return "winograd F(\(m)x\(m),3x3)" + (rows ? " (tiles as rows)" : "")
+        }
+    }
+
+    /// Suffix of a cache key, distinct per layout.
+    package var cacheSuffix: String {
+        switch self {
+        case .direct: return ""
+        case .transposed: return "\u{1}T"
+        case .winograd(let m, let rows): return "\u{1}W\(m)" + (rows ? "T" : "")
+        }
+    }
+}
+
+/// A convolution's weights prepared for the kernels of one ISA level, in one
+/// `ConvWeightLayout`. Immutable after construction; safe to share between threads. Made
+/// from weights that do not change afterwards (a graph's parameters, a rule's W⁺).
+public final class PackedConvWeights: @unchecked Sendable {
+    package let level: Int, mr: Int, nr: Int, kc: Int
+    package let shape: [Int]
+    package let groups: Int
+    public let layout: ConvWeightLayout
+    package let pointer: UnsafeMutablePointer<Float>
+    package let count: Int
+
+    /// Packs `weight` (Cout, Cin/groups, kH, kW) for the current kernel set in `layout`
+    /// (as `Kernels.conv2dWeightLayout` says for the input shape).
+    public convenience init(weight: Tensor, groups: Int, layout: ConvWeightLayout) {
+        self.init(weight: weight, groups: groups, layout: layout, kernels: GEMMKernelSet.current)
+    }
+
+    package init(weight: Tensor, groups: Int, layout: ConvWeightLayout, kernels ks: GEMMKernelSet) {
+        level = ks.level; mr = ks.mr; nr = ks.nr; kc = GEMMBlocking.kc
+        shape = weight.shape
+        self.groups = groups
+        self.layout = layout
+        count = max(PackedConvWeights.floats(weight.shape, groups: groups, layout: layout, kernels: ks), 16)
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+        switch layout {
+        case .direct, .transposed:
+            PackedConvWeights.pack(weight, groups: groups, transposed: layout == .transposed, kernels: ks, into: pointer)
+        case .winograd(let m, let rows):
+            WinogradTile(m: m).packTransformedWeights(weight, tilesAsRows: rows, kernels: ks, into: pointer)
+        }
+    }
+
+    /// The positive part max(W, 0) (or the negative part min(W, 0)) of every packed float
+    /// of `other`, which is in a GEMM layout (direct or transposed): the packing of W⁺ (W⁻),
+    /// because such a packing only moves floats and pads with zeros, which both parts keep.
+    /// Lets a rule's weight exist only while one layer call runs, made from the graph's
+    /// stored packing. (A Winograd packing holds transformed weights, for which this would
+    /// be wrong.) The two parts are spelled out rather than taken as a closure so that the
+    /// loop vectorises whichever module calls it.
+    package init(signPart other: PackedConvWeights, positive: Bool) {
+        precondition(other.layout == .direct || other.layout == .transposed,
+                     "prpkit: only a direct or transposed packing can be split by sign")
+        level = other.level; mr = other.mr; nr = other.nr; kc = other.kc
+        shape = other.shape; groups = other.groups; layout = other.layout; count = other.count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
+        let src = UnsafePointer(other.pointer), dst = pointer
+        Parallel.forRanges(count, minChunk: 1 << 15) { r in
+            if positive {
+                for i in r { dst[i] = Swift.max(src[i], 0) }
+            } else {
+                for i in r { dst[i] = Swift.min(src[i], 0) }
+            }
+        }
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+
+    /// Whether this packing was made from a weight of `weight`'s shape with `groups`, in
+    /// `layout`, for the kernel set `ks` (same ISA level, register tile, kc blocking).
+    package func matches(_ weight: Tensor, groups: Int, layout: ConvWeightLayout, kernels ks: GEMMKernelSet) -> Bool {
+        matches(weight.shape, groups: groups, layout: layout, kernels: ks)
+    }
+
+    package func matches(_ weightShape: [Int], groups: Int, layout: ConvWeightLayout, kernels ks: GEMMKernelSet) -> Bool {
+        level == ks.level && mr == ks.mr && nr == ks.nr && kc == GEMMBlocking.kc && self.groups == groups
+            && self.layout == layout && shape == weightShape
+    }
+
+    /// Whether this packing is usable with the current kernel set for `weight`, `groups`, `layout`.
+    public func matches(_ weight: Tensor, groups: Int, layout: ConvWeightLayout) -> Bool {
+        matches(weight, groups: groups, layout: layout, kernels: GEMMKernelSet.current)
+    }
+
+    /// Bytes held.
+    public var byteCount: Int { count * 4 }
+
+    static package func floats(_ shape: [Int], groups: Int, layout: ConvWeightLayout, kernels ks: GEMMKernelSet) -> Int {
+        let co = shape[0], cin = shape[1]
+        switch layout {
+        case .direct, .transposed:
+            let kDim = cin * shape[2] * shape[3]
+            let cog = co / max(groups, 1), tile = layout == .transposed ? ks.nr : ks.mr
+            return groups * ((cog + tile - 1) / tile * tile) * kDim
+        case .winograd(let m, let rows):
+            return WinogradTile(m: m).transformedWeightFloats(cout: co, cin: cin, tilesAsRows: rows, kernels: ks)
+        }
+    }
+
+    /// Packs every group's weight matrix into `dst` (`floats(…)` floats) in the direct or
+    /// transposed layout.
+    static package func pack(_ weight: Tensor, groups: Int, transposed: Bool, kernels ks: GEMMKernelSet,
+                     into dst: UnsafeMutablePointer<Float>) {
+        let co = weight.shape[0], kDim = weight.shape[1] * weight.shape[2] * weight.shape[3]
+        if kDim == 0 || co == 0 { return }
+        let cog = co / groups, kcB = GEMMBlocking.kc
+        let tile = transposed ? ks.nr : ks.mr
+        let pad = (cog + tile - 1) / tile * tile
+        let blocks = (kDim + kcB - 1) / kcB
+        let wp = UnsafePointer(weight.data)
+        Parallel.forEach(groups * blocks) { job in
+            let g = job / blocks, pc = (job % blocks) * kcB
+            if transposed {
+                // B(k, o) = W[o][k]: rows pc..<pc+kc of W^T, all cog columns.
+                ks.packB(wp + g * cog * kDim + pc, 1, kDim, min(kcB, kDim - pc), cog,
+                         dst + g * pad * kDim + pad * pc)
+            } else {
+                ks.packA(wp + g * cog * kDim + pc, kDim, 1, cog, min(kcB, kDim - pc),
+                         dst + g * pad * kDim + pad * pc)
+            }
+        }
+    }
+}
