@@ -56,4 +56,27 @@ final class RuleRegistryTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("it takes add"), "\(e)")
         }
     }
+
+    /// The corrected composite's per-channel z^B needs at least one channel: an empty
+    /// normalisation is refused in the config (z^B's constructor requires it).
+    func testEmptyNormalisationIsRefused() {
+        XCTAssertThrowsError(try ExplainerConfig(json: #"{"composite": "prpkit_prp", "composite_options": {"input_mean": [], "input_std": []}}"#)) { e in
+            XCTAssertTrue("\(e)".contains("one value per channel"), "\(e)")
+        }
+    }
+
+    /// Per-channel z^B bounds that do not match the layer's input channels fail with an
+    /// error when the layer runs, never a crash.
+    func testMismatchedChannelBoundsThrow() throws {
+        let w = try Tensor(shape: [1, 2, 1, 1], values: [1, -1])
+        let graph = try Graph(inputs: [ValueInfo(name: "x", shape: [1, 2, 2, 2])],
+                              nodes: [Node(name: "c", op: .conv2d(Conv2dAttributes()), inputs: ["x"], parameters: ["weight": "w"])],
+                              outputs: ["c"], parameters: ["w": w])
+        for (lower, upper) in [([Float](), [Float]()), ([-1, -1, -1], [1, 1, 1]), ([-1, -1], [1])] {
+            let lrp = try LRP(graph: graph, rules: RuleSet(byNode: ["c": .zBeta(channelLowerBounds: lower, channelUpperBounds: upper)]))
+            XCTAssertThrowsError(try lrp.attribute([Tensor(zeros: [1, 2, 2, 2])], targets: [[0, 0, 0]])) { e in
+                XCTAssertTrue("\(e)".contains("channel bounds for an input with 2 channels"), "\(e)")
+            }
+        }
+    }
 }

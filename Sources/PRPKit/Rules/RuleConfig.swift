@@ -46,7 +46,7 @@ public struct ExplainerConfig: Equatable, Sendable {
                 if name == "prpkit_prp" {
                     o.inputMean = try r.floats("input_mean") ?? o.inputMean
                     o.inputStd = try r.floats("input_std") ?? o.inputStd
-                    guard o.inputMean.count == o.inputStd.count, o.inputStd.allSatisfy({ $0 > 0 }) else {
+                    guard !o.inputMean.isEmpty, o.inputMean.count == o.inputStd.count, o.inputStd.allSatisfy({ $0 > 0 }) else {
                         throw PRPKitError.invalidArgument("composite_options: input_mean and input_std need one value per channel, std > 0")
                     }
                 }

@@ -48,8 +48,9 @@ struct ZBetaRule: RuleDefinition {
             t.buffer.update(repeating: values[0])
             return t
         }
-        guard values.count == rowShape[0] else {
-            throw PRPKitError.invalidArgument("z^B has \(values.count) channel bounds for an input with \(rowShape[0]) channels")
+        guard values.count == rowShape[0], lower.count == upper.count else {
+            throw PRPKitError.invalidArgument(
+                "z^B has \(lower.count) lower and \(upper.count) upper channel bounds for an input with \(rowShape[0]) channels")
         }
         let per = t.count / values.count
         for (c, v) in values.enumerated() { (t.data + c * per).update(repeating: v, count: per) }
@@ -117,12 +118,11 @@ extension Rule {
 
     /// z^B with one bound per input channel — the exact pixel range [(0 − μ_c)/σ_c,
     /// (1 − μ_c)/σ_c] of an input normalised with mean μ and std σ (the corrected
-    /// composite). Both arrays have one value per input channel.
+    /// composite). Both arrays need one value per input channel of the layer it is put
+    /// on; other counts fail when the layer runs (PRPKitError.invalidArgument).
     public static func zBeta(channelLowerBounds: [Float], channelUpperBounds: [Float],
                              stabilityFactor: Float = 1e-6, setBiasToZero: Bool = true) -> Rule {
-        precondition(!channelLowerBounds.isEmpty && channelLowerBounds.count == channelUpperBounds.count,
-                     "z^B needs one lower and one upper bound per channel")
-        return Rule(ZBetaRule(lower: channelLowerBounds, upper: channelUpperBounds, perChannel: true,
+        Rule(ZBetaRule(lower: channelLowerBounds, upper: channelUpperBounds, perChannel: true,
                               stabilityFactor: stabilityFactor, setBiasToZero: setBiasToZero))
     }
 }
