@@ -65,13 +65,13 @@ def test_load_errors(tmp_path):
 
     # A valid safetensors file whose graph names an op prpkit lacks.
     graph = {"inputs": [{"name": "input", "shape": [1, 2]}],
-             "nodes": [{"name": "g", "op": "gelu", "inputs": ["input"], "attributes": {}, "parameters": {}}],
+             "nodes": [{"name": "g", "op": "elu", "inputs": ["input"], "attributes": {}, "parameters": {}}],
              "outputs": ["g"]}
     odd = tmp_path / "odd.prpkit"
     _safetensors.save_file({}, str(odd), {"format": "prpkit", "format_version": "1", "graph": json.dumps(graph)})
     with pytest.raises(prpkit.PRPKitError) as e:
         prpkit.load(odd)
-    assert "gelu" in str(e.value)
+    assert "elu" in str(e.value)
 
     with pytest.raises(prpkit.PRPKitIOError):
         prpkit.save(prpkit_model("resnet18"), tmp_path / "no" / "such" / "dir.prpkit")
@@ -82,18 +82,18 @@ def test_load_errors(tmp_path):
 
 
 def test_from_torch_unsupported_names_module_and_type():
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.GELU())
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ELU())
     with pytest.raises(prpkit.UnsupportedOperation) as e:
         prpkit.from_torch(net, torch.zeros(1, 3, 8, 8))
     assert isinstance(e.value, TypeError)
-    assert "GELU" in str(e.value) and "1" in str(e.value)
+    assert "ELU" in str(e.value) and "1" in str(e.value)
 
-    class UsesGelu(torch.nn.Module):
+    class UsesElu(torch.nn.Module):
         def forward(self, x):
-            return torch.nn.functional.gelu(x)
+            return torch.nn.functional.elu(x)
 
-    with pytest.raises(prpkit.UnsupportedOperation, match="gelu"):
-        prpkit.from_torch(UsesGelu(), torch.zeros(1, 3, 8, 8))
+    with pytest.raises(prpkit.UnsupportedOperation, match="elu"):
+        prpkit.from_torch(UsesElu(), torch.zeros(1, 3, 8, 8))
     with pytest.raises(TypeError, match="torch.nn.Module"):
         prpkit.from_torch(lambda x: x)
 

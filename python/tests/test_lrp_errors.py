@@ -75,12 +75,12 @@ def test_leaf_with_a_rule_is_accepted():
 
 
 def test_named_submodule_in_message():
-    m = model(extra=torch.nn.GELU())
-    with pytest.raises(TypeError, match=r"Module extra of type <class 'torch\.nn\.modules\.activation\.GELU'>"):
+    m = model(extra=torch.nn.ELU())
+    with pytest.raises(TypeError, match=r"Module extra of type <class 'torch\.nn\.modules\.activation\.ELU'>"):
         prpkit.LRP(m).attribute(X, target=0)
 
 
-@pytest.mark.parametrize("fn", [torch.nn.functional.gelu, torch.erf], ids=["gelu", "erf"])
+@pytest.mark.parametrize("fn", [torch.nn.functional.elu, torch.erf], ids=["elu", "erf"])
 def test_unsupported_function(fn):
     """A torch function the converter does not know. Captum accepts it (plain autograd
     through a function: no module, no rule); prpkit's graph has no such op, so it is an

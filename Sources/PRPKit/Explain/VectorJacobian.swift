@@ -6,7 +6,7 @@ extension RelevancePropagator {
     /// The ordinary backward of `node` for signal `g` (B rows, B a multiple of the
     /// forward batch), with the rule's parameters in `overrides`. One entry per node
     /// input; nil where no signal flows. Reads values only for relu (its output), sigmoid,
-    /// tanh and the prototype head's ops (their input; `forwardNeeds` keeps those); every
+    /// tanh, the other activations and the prototype head's ops (their input; `forwardNeeds` keeps those); every
     /// other op needs only the input shapes.
     func vectorJacobian(_ node: Node, _ g: Tensor, state: ForwardState,
                         overrides: [String: Tensor?]) throws -> [Tensor?] {
@@ -55,6 +55,8 @@ extension RelevancePropagator {
         case .tanh:
             let d = Kernels.map(state.activation(node.inputs[0])) { v in let t = tanhf(v); return 1 - t * t }
             return [Kernels.rowBroadcast(g, d)]
+        case .activation(let a):
+            return [Kernels.rowBroadcast(g, Kernels.activationDerivative(state.activation(node.inputs[0]), a))]
         case .dropout:
             return [g]
         case .add:

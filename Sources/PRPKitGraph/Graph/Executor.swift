@@ -108,6 +108,7 @@ extension Graph {
         case .relu: return Kernels.relu(x[0], into: reuse)
         case .sigmoid: return Kernels.sigmoid(x[0])
         case .tanh: return Kernels.tanh(x[0])
+        case .activation(let a): return Kernels.activation(x[0], a)
         case .dropout: return x[0]
         case .add: return Kernels.add(x[0], x[1], into: reuse)
         case .flatten, .reshape:

@@ -36,7 +36,7 @@ extension Op {
             return .object([("epsilon", real(eps))])
         case .expSimilarity(let eps, let logp):
             return .object([("epsilon", real(eps)), ("log_probabilities", .bool(logp))])
-        case .linear, .relu, .sigmoid, .tanh, .dropout, .add, .spatialMin, .spatialMax:
+        case .linear, .relu, .sigmoid, .tanh, .activation, .dropout, .add, .spatialMin, .spatialMax:
             return .object([])
         }
     }
@@ -78,6 +78,7 @@ extension Op {
         case "relu": try a.finish([]); self = .relu
         case "sigmoid": try a.finish([]); self = .sigmoid
         case "tanh": try a.finish([]); self = .tanh
+        case let name where Activation(rawValue: name) != nil: try a.finish([]); self = .activation(Activation(rawValue: name)!)
         case "dropout": try a.finish([]); self = .dropout
         case "add": try a.finish([]); self = .add
         case "flatten":

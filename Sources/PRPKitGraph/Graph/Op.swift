@@ -17,6 +17,9 @@ public enum Op: Equatable, Sendable {
     case relu
     case sigmoid
     case tanh
+    /// ReLU6, SiLU, GELU, hard-swish, hard-sigmoid (see `Activation`); its kind is the
+    /// activation's name.
+    case activation(Activation)
     /// Identity at inference.
     case dropout
     /// Elementwise sum of two tensors of equal shape.
@@ -51,6 +54,7 @@ public enum Op: Equatable, Sendable {
         case .relu: return "relu"
         case .sigmoid: return "sigmoid"
         case .tanh: return "tanh"
+        case .activation(let a): return a.rawValue
         case .dropout: return "dropout"
         case .add: return "add"
         case .flatten: return "flatten"

@@ -61,7 +61,7 @@ package enum ShapeInference {
                 throw fail(name, "batch_norm2d \(role) must be [\(c)], got \(parameters[role] ?? [])")
             }
             return inputs[0]
-        case .relu, .sigmoid, .tanh, .dropout:
+        case .relu, .sigmoid, .tanh, .activation, .dropout:
             return inputs[0]
         case .add:
             guard inputs[0] == inputs[1] else { throw fail(name, "add needs equal shapes, got \(inputs[0]) and \(inputs[1])") }

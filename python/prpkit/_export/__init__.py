@@ -20,6 +20,7 @@ Conversion always uses eval semantics (BatchNorm running statistics).
 
 Supported: nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
 nn.BatchNorm2d, nn.ReLU / F.relu / torch.relu (in-place too), nn.Sigmoid, nn.Tanh,
+nn.ReLU6 / nn.Hardtanh(0, 6), nn.SiLU, nn.GELU (exact and tanh), nn.Hardswish, nn.Hardsigmoid,
 nn.Dropout*, nn.Identity, additions (+, +=, torch.add, Tensor.add/add_), flatten /
 view / reshape keeping the batch dimension, torch.cat, and their functional forms.
 Anything else raises `UnsupportedOperation` naming the module or function and its type.

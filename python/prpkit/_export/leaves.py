@@ -56,7 +56,8 @@ def _mappable_modules() -> tuple:
     import torch.nn as nn
     return (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.BatchNorm2d,
             nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
-            nn.AlphaDropout, nn.Identity, nn.Flatten)
+            nn.AlphaDropout, nn.Identity, nn.Flatten, nn.ReLU6, nn.Hardtanh, nn.SiLU, nn.GELU, nn.Hardswish,
+            nn.Hardsigmoid)
 
 
 def _cabrnet_leaf_types() -> tuple:

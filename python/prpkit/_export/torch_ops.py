@@ -77,6 +77,9 @@ class TorchOps:
             return g.node(name, "sigmoid", [x])
         if isinstance(m, nn.Tanh):
             return g.node(name, "tanh", [x])
+        act = _module_activation(m, name)
+        if act is not None:
+            return g.node(name, act, [x])
         if isinstance(m, (nn.Dropout, nn.Dropout2d, nn.Dropout1d, nn.Dropout3d, nn.AlphaDropout)):
             return g.node(name, "dropout", [x])
         if isinstance(m, nn.Identity):
@@ -119,6 +122,9 @@ class TorchOps:
             return g.node(name, "sigmoid", [args[0]])
         if fn in (torch.tanh, F.tanh):
             return g.node(name, "tanh", [args[0]])
+        act = _function_activation(fn, args, kwargs, name)
+        if act is not None:
+            return g.node(name, act, [args[0]])
         if fn in (F.dropout, F.dropout2d, torch.dropout):
             return g.node(name, "dropout", [args[0]])
         if fn is torch.flatten:
@@ -239,3 +245,55 @@ class TorchOps:
         if len(out_shape) == 2:
             return self.g.node(name, "flatten", [x], {"start_dim": 1, "end_dim": -1})
         return self.g.node(name, "reshape", [x], {"shape": [int(s) for s in out_shape[1:]]})
+
+
+# ---------------------------------------------------------------- activations of modern trunks
+
+def _module_activation(m, name: str):
+    """The prpkit kind of an activation module (ReLU6, Hardtanh(0, 6), SiLU, GELU,
+    Hardswish, Hardsigmoid), or None. In-place variants compute the same values: the
+    graph has no aliasing, so `inplace` needs no special handling beyond its value."""
+    import torch.nn as nn
+    if isinstance(m, nn.ReLU6) or (type(m) is nn.Hardtanh and m.min_val == 0 and m.max_val == 6):
+        return "relu6"
+    if isinstance(m, nn.Hardtanh):
+        raise UnsupportedOperation(f"{name} ({_describe(m)}): Hardtanh is supported with min_val=0, max_val=6 (ReLU6) only")
+    if isinstance(m, nn.SiLU):
+        return "silu"
+    if isinstance(m, nn.GELU):
+        return _gelu_kind(m.approximate, name)
+    if isinstance(m, nn.Hardswish):
+        return "hardswish"
+    if isinstance(m, nn.Hardsigmoid):
+        return "hardsigmoid"
+    return None
+
+
+def _function_activation(fn, args, kwargs, name: str):
+    """The prpkit kind of an activation function call, or None."""
+    import torch.nn.functional as F
+    if fn is F.relu6:
+        return "relu6"
+    if fn is F.hardtanh:
+        lo = kwargs.get("min_val", args[1] if len(args) > 1 else -1.0)
+        hi = kwargs.get("max_val", args[2] if len(args) > 2 else 1.0)
+        if (lo, hi) != (0, 6):
+            raise UnsupportedOperation(f"F.hardtanh at {name}: supported with min_val=0, max_val=6 (ReLU6) only")
+        return "relu6"
+    if fn is F.silu:
+        return "silu"
+    if fn is F.gelu:
+        return _gelu_kind(kwargs.get("approximate", args[1] if len(args) > 1 else "none"), name)
+    if fn is F.hardswish:
+        return "hardswish"
+    if fn is F.hardsigmoid:
+        return "hardsigmoid"
+    return None
+
+
+def _gelu_kind(approximate, name: str) -> str:
+    if approximate == "none":
+        return "gelu"
+    if approximate == "tanh":
+        return "gelu_tanh"
+    raise UnsupportedOperation(f"GELU at {name}: unknown approximate={approximate!r}")
