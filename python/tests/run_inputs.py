@@ -54,3 +54,12 @@ def records(path) -> list[dict]:
 
 def without_timings(recs: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "timings_ms"} for r in recs]
+
+
+def journaled(out) -> int:
+    """How many images explain's journal in ``out`` lists as complete (a cut last line counts)."""
+    try:
+        with open(os.path.join(out, ".records.jsonl.journal"), "rb") as f:
+            return f.read().count(b"\n") - 1
+    except FileNotFoundError:
+        return 0

@@ -20,7 +20,7 @@ from prpkit import cli
 
 pytest.importorskip("PIL")
 
-from run_inputs import folder_bytes, records, without_timings, write_npz  # noqa: E402
+from run_inputs import folder_bytes, journaled, records, without_timings, write_npz  # noqa: E402
 
 N_KILL = 30          # images of the interrupted runs (one heatmap each: ≈ 2-5 s on this machine)
 EXPLAIN = ["--top-k", "1", "--no-timings", "--quiet"]
@@ -54,14 +54,6 @@ def test_batch_size_does_not_change_a_byte(data, reference, tmp_path):
     assert [r["index"] for r in recs] == list(range(N_KILL))  # input order
 
 
-def _journal_entries(out) -> int:
-    try:
-        with open(os.path.join(out, ".records.jsonl.journal"), "rb") as f:
-            return f.read().count(b"\n") - 1
-    except FileNotFoundError:
-        return 0
-
-
 def _run_and_kill(argv, out, sig, after: int) -> tuple[int, int]:
     """Starts `prpkit explain` in a subprocess, sends ``sig`` once ``after`` images are
     journaled; returns (exit status, images journaled at the kill)."""
@@ -69,9 +61,9 @@ def _run_and_kill(argv, out, sig, after: int) -> tuple[int, int]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=os.path.dirname(out))  # not python/, whose prpkit has no built extension
     deadline = time.monotonic() + 120
-    while _journal_entries(out) < after and proc.poll() is None and time.monotonic() < deadline:
+    while journaled(out) < after and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)
-    done = _journal_entries(out)
+    done = journaled(out)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     return proc.returncode, done, err
@@ -219,3 +211,14 @@ def test_bad_globs_and_npz(tmp_path, capsys):
     assert "expected floating-point images" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
+
+def test_ray_options_checked_before_anything_runs(data, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "o"
+    assert explain([data, "--out", out, "--ray-workers", "2", "--quiet"]) == 2
+    assert "--ray-workers needs --ray" in capsys.readouterr().err
+    assert explain(["--out", out, "--ray", data, "--quiet"]) == 2  # an input read as the address
+    assert "an input, not a Ray address" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    assert explain([data, "--out", out, "--ray", "--quiet"]) == 2
+    assert "--ray needs Ray (pip install 'prpkit[ray]')" in capsys.readouterr().err
+    assert not out.exists()

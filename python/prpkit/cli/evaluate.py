@@ -87,6 +87,7 @@ def cmd_evaluate(args) -> int:
                    "duplicates_ignored": stream.duplicates, "records_path": args.out}
     if not args.quiet:
         print(f"evaluated {len(items)} image(s)" + (f" ({resumed} already complete)" if resumed else "")
+              + (f" on {args.ray_stats.workers} Ray worker(s)" if getattr(args, "ray_stats", None) else "")
               + f": {stream.n_records} record(s) ({args.metric}) in {args.out}"
               + (f"; report {report}" if args.report else ""), file=sys.stdout)
     return 0

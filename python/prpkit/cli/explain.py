@@ -82,6 +82,7 @@ def cmd_explain(args) -> int:
                    "duplicates_ignored": stream.duplicates, "records_path": records_path}
     if not args.quiet:
         print(f"explained {len(items)} image(s)" + (f" ({resumed} already complete)" if resumed else "")
+              + (f" on {args.ray_stats.workers} Ray worker(s)" if getattr(args, "ray_stats", None) else "")
               + f": {stream.n_records} heatmap(s) in {args.out} "
               f"(records.jsonl, {'<image>_p<id>.png overlays, ' if overlays else ''}<image>_p<id>.npy relevance)"
               + (f"; report {report}" if args.report else ""))

@@ -19,14 +19,20 @@ def add_prototype_selection(p) -> None:
 
 
 def add_run_options(p) -> None:
-    """--threads, --quiet, --resume, --no-timings (explain and evaluate)."""
-    p.add_argument("--threads", type=int, default=0, help="native worker threads (default: all cores)")
+    """--threads, --quiet, --resume, --no-timings, --ray (explain and evaluate)."""
+    p.add_argument("--threads", type=int, default=0,
+                   help="native worker threads (default: all cores; with --ray: per actor, default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run with the same inputs and options: images whose records "
                         "and files are complete are kept, the rest computed (without it, a run starts afresh)")
     p.add_argument("--no-timings", action="store_true",
                    help="leave out each record's timings_ms (the only field that differs between two runs)")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="compute on a Ray cluster (pip install 'prpkit[ray]'): ADDRESS as ray.init takes it "
+                        "(auto, HOST:PORT, ray://HOST:PORT); without one, RAY_ADDRESS or a new local cluster")
+    p.add_argument("--ray-workers", type=int, default=0,
+                   help="Ray actors, each loading the model once (default: the cluster's CPUs / --threads)")
 
 
 def build_parser() -> argparse.ArgumentParser:

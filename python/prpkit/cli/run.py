@@ -3,6 +3,8 @@ composite and prototype ids, the prototypes chosen per image, the heatmap's outp
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .errors import CLIError
@@ -13,7 +15,7 @@ from .options import parse_floats
 def check_selection(args) -> None:
     """Options shared by explain and evaluate: threads, prototype selection, batch size."""
     import prpkit
-    if args.threads:
+    if args.threads and args.ray is None:  # with --ray, the threads of each actor
         prpkit.set_num_threads(args.threads)
     selectors = [args.prototypes is not None, args.top_k is not None, args.predicted_class]
     if sum(selectors) > 1:
@@ -24,6 +26,16 @@ def check_selection(args) -> None:
         raise CLIError(f"--top-k must be ≥ 1, got {args.top_k}")
     if args.batch_size < 1:
         raise CLIError(f"--batch-size must be ≥ 1, got {args.batch_size}")
+    if args.ray_workers < 0:
+        raise CLIError(f"--ray-workers must be ≥ 0, got {args.ray_workers}")
+    if args.ray_workers and args.ray is None:
+        raise CLIError("--ray-workers needs --ray")
+    if args.ray and os.path.exists(args.ray):
+        raise CLIError(f"--ray {args.ray}: an input, not a Ray address (put --ray after the inputs, or write "
+                       f"--ray=ADDRESS)")
+    if args.ray is not None:
+        from ..distributed._engine import ray_module
+        ray_module()  # a clear error now rather than after the inputs are read
 
 
 def load_run(args, command: str, location, loc_mode):
