@@ -9,7 +9,7 @@ import XCTest
 final class RuleRegistryTests: XCTestCase {
     /// One non-default instance per rule, built through its public constructor.
     let samples: [Rule] = [
-        .epsilon(0.25), .gamma(0.5, setBiasToZero: true), .alpha1Beta0(setBiasToZero: true), .identity(), .gradient(),
+        .epsilon(0.25), .epsilon(1e-6, edgePadding: true), .gamma(0.5, setBiasToZero: true), .alpha1Beta0(setBiasToZero: true), .identity(), .gradient(),
         .passThrough(), .zBeta(lowerBound: -1, upperBound: 2, stabilityFactor: 1e-3, setBiasToZero: false),
         .zBeta(channelLowerBounds: [-1, -2], channelUpperBounds: [1, 3]), .prpAlpha1Beta0(stabilityFactor: 1e-4, setBiasToZero: false),
         .stackedSum(stabilityFactor: 1e-5, epsilonOnSign: true), .prototypeSimilarity(stabilityFactor: 1e-8),

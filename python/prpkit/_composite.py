@@ -62,13 +62,15 @@ class CompositeModel(Model):
 
 
 def corrected_composite(model: Any, *, input_mean, input_std, set_bias_to_zero: bool, stability_factor: float,
-                        use_zbeta: bool, similarity_head: bool, example_input: Any = None) -> CompositeModel:
+                        use_zbeta: bool, similarity_head: bool, gamma: float = 0.25,
+                        example_input: Any = None) -> CompositeModel:
     source = as_prpkit_model(model, example_input)
     config = {"composite": "prpkit_prp",
               "composite_options": {"set_bias_to_zero": bool(set_bias_to_zero),
                                     "stability_factor": float(stability_factor),
                                     "use_zbeta": bool(use_zbeta),
                                     "similarity_head": bool(similarity_head),
+                                    "gamma": float(gamma),
                                     "input_mean": [float(v) for v in input_mean],
                                     "input_std": [float(v) for v in input_std]}}
     return CompositeModel(source, config)

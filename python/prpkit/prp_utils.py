@@ -72,7 +72,7 @@ def get_cabrnet_lrp_composite_model(model: Any, set_bias_to_zero: bool = True, s
 
 def get_corrected_lrp_composite_model(model: Any, input_mean=(0.485, 0.456, 0.406), input_std=(0.229, 0.224, 0.225),
                                       set_bias_to_zero: bool = True, stability_factor: float = 1e-6,
-                                      use_zbeta: bool = False, similarity_head: bool = True,
+                                      use_zbeta: bool = False, similarity_head: bool = True, gamma: float = 0.25,
                                       example_input: Any = None) -> CompositeModel:
     """prpkit's corrected PRP composite (docs/corrected-composite.md), its rules chosen by
     bench/faithfulness.py (docs/faithfulness.md). Where CaBRNet's composite
@@ -80,9 +80,14 @@ def get_corrected_lrp_composite_model(model: Any, input_mean=(0.485, 0.456, 0.40
 
     - BatchNorm is merged exactly into the preceding conv and removed (CaBRNet resets it,
       so its composite still divides by √(1 + ε) at every BatchNorm);
-    - every conv, the first included, uses LRP-ε (ε = ``stability_factor``, the bias in
-      the denominator) instead of z^B first and α1β0 after: on the bundled digits model
-      this lowers deletion AUC and the relevance in the image border;
+    - instead of z^B first and α1β0 after: the first conv uses LRP-ε (ε =
+      ``stability_factor``, the bias in the denominator) with its zero padding referred to
+      the image's edge (the padding's contribution Σ (0 − edge pixel)·w joins the
+      denominator and keeps its share: the frame that zero padding makes around an image
+      gets no pixel relevance); the backbone's other convs LRP-γ (``gamma``, 0 = LRP-ε);
+      the add-on's convs and the sigmoid LRP-ε. On the bundled digits model this beats
+      gradient × input on deletion and insertion AUC and lowers the relevance in the image
+      border (docs/faithfulness.md);
     - with ``use_zbeta=True`` the first conv keeps z^B, with per-channel bounds
       [(0 − mean_c)/std_c, (1 − mean_c)/std_c] of ``input_mean``/``input_std`` (CaBRNet
       uses one scalar pair, the extremes over channels) and ``set_bias_to_zero``;
@@ -95,7 +100,8 @@ def get_corrected_lrp_composite_model(model: Any, input_mean=(0.485, 0.456, 0.40
     """
     return corrected_composite(model, input_mean=input_mean, input_std=input_std,
                                set_bias_to_zero=set_bias_to_zero, stability_factor=stability_factor,
-                               use_zbeta=use_zbeta, similarity_head=similarity_head, example_input=example_input)
+                               use_zbeta=use_zbeta, similarity_head=similarity_head, gamma=gamma,
+                               example_input=example_input)
 
 
 class _RuleData(PropagationRule):

@@ -53,12 +53,19 @@ def test_exact_merge_keeps_the_models_forward():
 def test_rules(model_and_input):
     model, x = model_and_input
     rules = get_corrected_lrp_composite_model(model, example_input=x).rules
-    convs = [n for n, r in rules.items() if r and r["rule"] == "epsilon"]
-    assert convs[0] == "extractor.convnet.conv1" and len(convs) > 5
-    assert all(rules[n] == {"rule": "epsilon", "epsilon": 1e-6} for n in convs)
-    assert not any(r and r["rule"] in ("zbeta", "prp_alpha1_beta0") for r in rules.values())
+    # the first conv: LRP-ε with edge-referenced padding; the backbone's others LRP-γ;
+    # the add-on's convs and the sigmoid LRP-ε
+    assert rules["extractor.convnet.conv1"] == {"rule": "epsilon", "epsilon": 1e-6, "padding_reference": "edge"}
+    gammas = [n for n, r in rules.items() if r and r["rule"] == "gamma"]
+    assert len(gammas) > 5 and all(n.startswith("extractor.convnet.") for n in gammas)
+    assert all(rules[n] == {"rule": "gamma", "gamma": 0.25, "set_bias_to_zero": False} for n in gammas)
+    for n in ("extractor.add_on.conv1", "extractor.add_on.conv2", "extractor.add_on.sigmoid1"):
+        assert rules[n] == {"rule": "epsilon", "epsilon": 1e-6}, n
+    assert not any(r and r["rule"] in ("zbeta", "prp_alpha1_beta0", "identity") for r in rules.values())
     assert not any(".bn" in name or "downsample.1" in name for name in rules), "BatchNorms must be gone"
-    assert rules["extractor.add_on.sigmoid1"] == {"rule": "identity"}
+    # gamma=0: LRP-ε on the backbone too
+    flat = get_corrected_lrp_composite_model(model, example_input=x, gamma=0).rules
+    assert all(flat[n] == {"rule": "epsilon", "epsilon": 1e-6} for n in gammas)
     sums = [r for r in rules.values() if r and r["rule"] == "stacked_sum"]
     assert sums and all(r.get("epsilon_on_sign") for r in sums)
     assert rules["classifier.distances"] == {"rule": "prototype_similarity", "stability_factor": 1e-6,
@@ -71,15 +78,17 @@ def test_rules(model_and_input):
                                rtol=1e-6)
 
 
-def test_relevance_against_lrp_epsilon_written_out():
+def test_relevance_against_the_rules_written_out():
     """The whole corrected composite on a small CaBRNet ProtoPNet (VGG11-BN cut after its
-    first conv block, add-on, sigmoid) against LRP written out in torch: similarity rule by
-    contribution, identity through the sigmoid, LRP-ε (bias in the denominator) on the
-    add-on convs and on the first conv with its BatchNorm merged, max pooling routing to
-    the maximum. Tolerance 1e-4 of the largest |value| (float32 in different orders;
-    measured 2e-6)."""
+    second conv block, add-on, sigmoid) against its rules written out in torch: similarity
+    rule by contribution, LRP-ε through the sigmoid, LRP-ε (bias in the denominator) on
+    the add-on convs, Captum's LRP-γ (γ = 0.25, bias kept) on the second conv and LRP-ε
+    with edge-referenced padding on the first, each with its BatchNorm merged, max pooling
+    routing to the maximum. Tolerance 1e-4 of the largest |value|: float32 in different
+    orders, amplified where a denominator is small (measured 4.5e-5; against the same
+    write-out in float64 4e-5, so the gap is prpkit's float32 rounding)."""
     import torch.nn.functional as F
-    model = build_protopnet("vgg11_bn", "features.3")
+    model = build_protopnet("vgg11_bn", "features.7")
     torch.manual_seed(2)
     x = torch.randn(1, 3, 32, 32)
     comp = get_corrected_lrp_composite_model(model, example_input=x)
@@ -87,14 +96,18 @@ def test_relevance_against_lrp_epsilon_written_out():
     p, h, w = (int(v) for v in np.unravel_index(int(np.argmax(sim)), sim.shape))
     got = prpkit.LRP(comp).attribute(x, target=(p, h, w)).numpy()
 
-    conv, bn = (getattr(model.extractor.convnet.features, i) for i in ("0", "1"))
+    features = model.extractor.convnet.features
     add_on = model.extractor.add_on
     with torch.no_grad():
-        k = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        w0, b0 = conv.weight * k[:, None, None, None], (conv.bias - bn.running_mean) * k + bn.bias
+        def merged(conv, bn):
+            k = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            return conv.weight * k[:, None, None, None], (conv.bias - bn.running_mean) * k + bn.bias
+        (w0, b0), (w4, b4) = merged(features.get_submodule("0"), features.get_submodule("1")), merged(features.get_submodule("4"), features.get_submodule("5"))
         z0 = F.conv2d(x, w0, b0, padding=1)
-        p0, where = F.max_pool2d(F.relu(z0), 2, return_indices=True)
-        z1 = add_on.conv1(p0)
+        p0, where0 = F.max_pool2d(F.relu(z0), 2, return_indices=True)
+        z4 = F.conv2d(p0, w4, b4, padding=1)
+        p4, where4 = F.max_pool2d(F.relu(z4), 2, return_indices=True)
+        z1 = add_on.conv1(p4)
         a1 = F.relu(z1)
         z2 = add_on.conv2(a1)
         f = torch.sigmoid(z2)
@@ -104,14 +117,25 @@ def test_relevance_against_lrp_epsilon_written_out():
         r = torch.zeros_like(f)
         r[0, :, h, w] = c / c.sum() * s
 
-        def stab(z):
-            return z + 1e-6 * torch.where(z >= 0, 1.0, -1.0)
+        def stab(z, eps=1e-6):
+            return z + eps * torch.where(z >= 0, 1.0, -1.0)
+
+        def route(r, where, like):
+            out = torch.zeros_like(like).flatten(2)
+            out.scatter_add_(2, where.flatten(2), r.flatten(2))
+            return out.view_as(like)
+        r = z2 * (f * (1 - f)) * r / stab(f)                       # LRP-ε on the sigmoid
         r = a1 * F.conv_transpose2d(r / stab(z2), add_on.conv2.weight)
-        r = p0 * F.conv_transpose2d(r / stab(z1), add_on.conv1.weight)
-        routed = torch.zeros_like(z0).flatten(2)
-        routed.scatter_add_(2, where.flatten(2), r.flatten(2))
-        r = routed.view_as(z0)
-        expected = (x * torch.nn.grad.conv2d_input(x.shape, w0, r / stab(z0), padding=1)).numpy()
+        r = p4 * F.conv_transpose2d(r / stab(z1), add_on.conv1.weight)
+        r = route(r, where4, z4)
+        wg = w4 + 0.25 * w4.clamp(min=0)                          # LRP-γ, Captum's: bias kept, ε = 1e-9
+        zg = F.conv2d(p0, wg, b4, padding=1)
+        r = p0 * torch.nn.grad.conv2d_input(p0.shape, wg, r / stab(zg, 1e-9), padding=1)
+        r = route(r, where0, z0)
+        ring = F.pad(x, (1, 1, 1, 1), mode="replicate")
+        ring[:, :, 1:-1, 1:-1] = 0                                # the padding, as the edge would continue
+        den = z0 - F.conv2d(ring, w0)
+        expected = (x * torch.nn.grad.conv2d_input(x.shape, w0, r / stab(den), padding=1)).numpy()
     err = np.abs(got - expected).max() / np.abs(expected).max()
     assert err <= 1e-4, err
 
@@ -122,3 +146,5 @@ def test_bad_normalisation_is_an_error(model_and_input):
         get_corrected_lrp_composite_model(model, input_mean=(0.5,), input_std=(0.2,), use_zbeta=True, example_input=x)
     with pytest.raises(prpkit.InvalidArgumentError):
         get_corrected_lrp_composite_model(model, input_mean=(0.5, 0.5, 0.5), input_std=(0.2, 0.0, 0.2), example_input=x)
+    with pytest.raises(prpkit.InvalidArgumentError, match="gamma"):
+        get_corrected_lrp_composite_model(model, gamma=-0.25, example_input=x)

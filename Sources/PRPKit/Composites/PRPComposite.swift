@@ -9,11 +9,15 @@ public struct PRPCompositeOptions: Equatable, Sendable {
     /// get_cabrnet_lrp_composite_model does; false for get_extractor_lrp_composite_model.
     public var similarityHead = true
     /// prpkit's corrected composite (docs/corrected-composite.md, chosen by
-    /// bench/faithfulness.py): exact BatchNorm merge (the BatchNorm disappears), LRP-ε
-    /// (ε = `stabilityFactor`, bias kept) on every conv — z^B with per-channel bounds from
-    /// `inputMean`/`inputStd` on the first if `useZBeta` —, ε·sign0 on residual sums, the
-    /// model's own similarity in the head and the similarity rule by contribution.
+    /// bench/faithfulness.py): exact BatchNorm merge (the BatchNorm disappears); on the
+    /// first conv LRP-ε with its zero padding referred to the image's edge (z^B with
+    /// per-channel bounds from `inputMean`/`inputStd` if `useZBeta`); LRP-γ (γ = `gamma`)
+    /// on the backbone's other convs; LRP-ε (ε = `stabilityFactor`, bias kept) on the
+    /// add-on's convs and on the sigmoid; ε·sign0 on residual sums; the model's own
+    /// similarity in the head and the similarity rule by contribution.
     public var corrected = false
+    /// The corrected composite's γ on the backbone's convs after the first; 0 = LRP-ε there.
+    public var gamma: Float = 0.25
     /// The input normalisation (per channel) the corrected z^B bounds derive from.
     public var inputMean: [Float] = [0.485, 0.456, 0.406]
     public var inputStd: [Float] = [0.229, 0.224, 0.225]
@@ -104,8 +108,17 @@ public enum Composites {
                                                stabilityFactor: options.stabilityFactor, setBiasToZero: options.setBiasToZero)
                 } else if options.corrected {
                     // z^B and α1β0 cost deletion AUC and put relevance in the image border
-                    // (docs/faithfulness.md); LRP-ε keeps each input's signed contribution.
-                    byNode[node.name] = .epsilon(options.stabilityFactor)
+                    // (docs/faithfulness.md). LRP-ε keeps each input's signed contribution;
+                    // on the first conv the zero padding, which differs from the image's
+                    // edge (a frame), takes its own share; the backbone's lower layers get
+                    // γ, the add-on (per-location dense layers) ε, as in the usual LRP recipe.
+                    if firstConv {
+                        byNode[node.name] = .epsilon(options.stabilityFactor, edgePadding: true)
+                    } else if options.gamma > 0 && !node.name.split(separator: ".").contains("add_on") {
+                        byNode[node.name] = .gamma(options.gamma)
+                    } else {
+                        byNode[node.name] = .epsilon(options.stabilityFactor)
+                    }
                 } else if firstConv && options.useZBeta {
                     byNode[node.name] = .zBeta(lowerBound: options.zBetaLowerBound, upperBound: options.zBetaUpperBound,
                                                stabilityFactor: options.stabilityFactor, setBiasToZero: options.setBiasToZero)
@@ -117,6 +130,10 @@ public enum Composites {
             case "add": byNode[node.name] = .stackedSum(stabilityFactor: options.stabilityFactor,
                                                         epsilonOnSign: options.corrected)
             case "max_pool2d": byNode[node.name] = .gradient()
+            // LRP-ε on the sigmoid, R_z = z·σ'(z)·R/σ(z): what the conv below then divides by z
+            // keeps the sigmoid's slope and sign (identity would flip the relevance of every
+            // channel with z < 0 and weight channels by 1/z).
+            case "sigmoid" where options.corrected: byNode[node.name] = .epsilon(options.stabilityFactor)
             case "batch_norm2d", "sigmoid": byNode[node.name] = .identity()
             default: break
             }

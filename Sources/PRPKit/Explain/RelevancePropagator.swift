@@ -150,7 +150,8 @@ public final class RelevancePropagator: @unchecked Sendable {
             guard let rule = self.rules[node.name] ?? nil else { return }
             if let cache = try rule.definition.prepare(self, node, inputs: x, output: out) { caches[node.name] = cache }
             guard let hook = rule.definition.hook, !self.replacesOwnInputs(node, hook) else { return }
-            let z = self.modifiedParameters[node.name].map { self.graph.evaluate(node, x, overrides: $0) } ?? out
+            var z = self.modifiedParameters[node.name].map { self.graph.evaluate(node, x, overrides: $0) } ?? out
+            if let own = hook.denominator { z = own(self, node, x[0], z) }
             let eps = hook.epsilon
             denominators[node.name] = Kernels.map(z) { v in v + (v < 0 ? -eps : eps) }
         }

@@ -42,10 +42,12 @@ public struct ExplainerConfig: Equatable, Sendable {
             if let v = top["composite_options"] {
                 let r = try ConfigReader(v, "composite_options")
                 try r.allow(Set(["set_bias_to_zero", "stability_factor", "use_zbeta", "zbeta_lower_bound", "zbeta_upper_bound",
-                                 "similarity_head"] + (name == "prpkit_prp" ? ["input_mean", "input_std"] : [])))
+                                 "similarity_head"] + (name == "prpkit_prp" ? ["input_mean", "input_std", "gamma"] : [])))
                 if name == "prpkit_prp" {
                     o.inputMean = try r.floats("input_mean") ?? o.inputMean
                     o.inputStd = try r.floats("input_std") ?? o.inputStd
+                    o.gamma = try r.float("gamma") ?? o.gamma
+                    guard o.gamma >= 0 else { throw PRPKitError.invalidArgument("composite_options.gamma must be ≥ 0") }
                     guard !o.inputMean.isEmpty, o.inputMean.count == o.inputStd.count, o.inputStd.allSatisfy({ $0 > 0 }) else {
                         throw PRPKitError.invalidArgument("composite_options: input_mean and input_std need one value per channel, std > 0")
                     }

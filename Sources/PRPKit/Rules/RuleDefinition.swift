@@ -67,6 +67,9 @@ struct TensorHook: Sendable {
     var dropsBias = false
     /// W' has one sign throughout (lets the backward skip a sign split).
     var signDefiniteWeight = false
+    /// The rule's own z' from the node's input and the z' above (before ε), made during
+    /// the forward pass; nil for that z' itself.
+    var denominator: (@Sendable (RelevancePropagator, Node, Tensor, Tensor) -> Tensor)? = nil
 }
 
 /// What a rule with its own backward needs from the forward pass.
