@@ -167,7 +167,7 @@ def methods(model, mean, std, ablation: bool = False) -> list[tuple[str, Any, bo
 
 # CaBRNet's rule → the part of the composite it belongs to (for the ablation's names)
 _PARTS = {"zbeta": "first conv", "prp_alpha1_beta0": "other convs", "prototype_similarity": "similarity rule",
-          "stacked_sum": "residual sums"}
+          "stacked_sum": "residual sums", "identity": "sigmoid"}
 
 
 def ablation_configs(cab, cor) -> list[tuple[str, dict]]:
@@ -302,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="only the first N images (after --split)")
     ap.add_argument("--ablation", action="store_true",
                     help="also the corrected composite with each part's rules set back to CaBRNet's")
-    ap.add_argument("--methods", help="comma-separated subset of the method names to run")
+    ap.add_argument("--methods", help="subset of the method names to run, separated by ';' (the names hold commas)")
     ap.add_argument("--forward-batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--json", help="write every per-pair number and the summary here")
@@ -336,7 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     edge = np.array([hh in (0, hs - 1) or ww in (0, ws - 1) for _, _, hh, ww in pairs])
     chosen = methods(model, mean, std, args.ablation)
     if args.methods:
-        keep = {m.strip() for m in args.methods.split(",")}
+        keep = {m.strip() for m in args.methods.split(";") if m.strip()}
+        unknown = keep - {m[0] for m in chosen}
+        if unknown:
+            ap.error(f"--methods: unknown {sorted(unknown)}; the methods are {[m[0] for m in chosen]}")
         chosen = [m for m in chosen if m[0] in keep]
     load = os.getloadavg()[0]
     print(f"{path}: {len(x)} images ({args.split}), {len(pairs)} pairs; load average {load:.1f}", file=sys.stderr)

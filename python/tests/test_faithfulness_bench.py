@@ -53,3 +53,14 @@ def test_short_run_on_the_bundled_model(capsys):
     for name in (faithfulness.CABRNET, faithfulness.CORRECTED, faithfulness.GRADIENT, faithfulness.RANDOM):
         assert f"| {name} |" in out
     assert "4 pairs (2 images)" in out
+
+
+def test_methods_selects_by_full_name(capsys):
+    """The method names hold commas: --methods separates them by ';'; an unknown name is an error."""
+    assert faithfulness.main(["--limit", "1", "--steps", "2", "--top-k", "1",
+                              "--methods", f"{faithfulness.CORRECTED}; {faithfulness.RANDOM}"]) == 0
+    out = capsys.readouterr().out
+    assert f"| {faithfulness.CORRECTED} |" in out and f"| {faithfulness.RANDOM} |" in out
+    assert f"| {faithfulness.CABRNET} |" not in out
+    with pytest.raises(SystemExit):
+        faithfulness.main(["--limit", "1", "--methods", "PRP"])
