@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// The forward states of the last inputs one propagator saw, so that repeated calls on
 /// the same input (ten `prp()` calls for ten prototypes of one image, Captum's
@@ -29,7 +28,7 @@ public final class ForwardStateCache: @unchecked Sendable {
         var bytes: Int { sizes.reduce(0, +) }
         mutating func removeOldest() { states.removeFirst(); sizes.removeFirst() }
     }
-    private let entries = Mutex(Entries())
+    private let entries = Locked(Entries())
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 

@@ -1,12 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// Values made on first request, once per key, then kept; thread-safe (the maker runs
 /// under the lock, so two threads never make the same value twice).
 final package class OnceMap<Value>: @unchecked Sendable {
-    private let values = Mutex<[String: Value]>([:])
+    private let values = Locked<[String: Value]>([:])
 
     package init() {}
 
