@@ -168,19 +168,9 @@ import Glibc
 /// Per-graph cache of packed convolution weights, keyed by node name (a graph's nodes and
 /// parameters never change). Thread-safe: a node's packing is made once, under the lock.
 final package class PackedConvWeightCache: @unchecked Sendable {
-    private var packs: [String: PackedConvWeights] = [:]
-    private let lock: UnsafeMutablePointer<pthread_mutex_t> = {
-        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(m, nil)
-        return m
-    }()
+    private let packs = Locked<[String: PackedConvWeights]>([:])
 
     package init() {}
-
-    deinit {
-        pthread_mutex_destroy(lock)
-        lock.deallocate()
-    }
 
     /// The packing of `weight` for node `name` in the given layout, made now if absent or
     /// made for another kernel set (tests switch ISA levels).
@@ -192,21 +182,17 @@ final package class PackedConvWeightCache: @unchecked Sendable {
     /// packing has to be made; it lives only until the packing is.
     package func packed(_ name: String, shape: [Int], groups: Int, layout: ConvWeightLayout,
                 make: () -> Tensor) -> PackedConvWeights {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        let key = name + layout.cacheSuffix
-        let ks = GEMMKernelSet.current
-        if let p = packs[key], p.matches(shape, groups: groups, layout: layout, kernels: ks) { return p }
-        let weight = make()
-        precondition(weight.shape == shape, "prpkit: a weight to pack has shape \(weight.shape), expected \(shape)")
-        let p = PackedConvWeights(weight: weight, groups: groups, layout: layout, kernels: ks)
-        packs[key] = p
-        return p
+        packs.withLock { packs in
+            let key = name + layout.cacheSuffix
+            let ks = GEMMKernelSet.current
+            if let p = packs[key], p.matches(shape, groups: groups, layout: layout, kernels: ks) { return p }
+            let weight = make()
+            precondition(weight.shape == shape, "prpkit: a weight to pack has shape \(weight.shape), expected \(shape)")
+            let p = PackedConvWeights(weight: weight, groups: groups, layout: layout, kernels: ks)
+            packs[key] = p
+            return p
+        }
     }
 
-    package var count: Int {
-        pthread_mutex_lock(lock)
-        defer { pthread_mutex_unlock(lock) }
-        return packs.count
-    }
+    package var count: Int { packs.withLock { $0.count } }
 }
