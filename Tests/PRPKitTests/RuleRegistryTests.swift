@@ -13,7 +13,8 @@ final class RuleRegistryTests: XCTestCase {
         .passThrough(), .zBeta(lowerBound: -1, upperBound: 2, stabilityFactor: 1e-3, setBiasToZero: false),
         .zBeta(channelLowerBounds: [-1, -2], channelUpperBounds: [1, 3]), .prpAlpha1Beta0(stabilityFactor: 1e-4, setBiasToZero: false),
         .stackedSum(stabilityFactor: 1e-5, epsilonOnSign: true), .prototypeSimilarity(stabilityFactor: 1e-8),
-        .prototypeSimilarityByContribution(stabilityFactor: 1e-3),
+        .prototypeSimilarityByContribution(stabilityFactor: 1e-3), .alphaBeta(alpha: 1, beta: 0, stabilizer: 1e-5),
+        .generalizedGamma(0.5, stabilizer: 1e-4), .norm(stabilizer: 1e-3),
     ]
 
     func testEveryRuleHasASampleAndAUniqueName() {
@@ -40,6 +41,9 @@ final class RuleRegistryTests: XCTestCase {
         XCTAssertEqual(try parsed("prp_alpha1_beta0"), .prpAlpha1Beta0(stabilityFactor: 1e-6, setBiasToZero: true))
         XCTAssertEqual(try parsed("stacked_sum"), .stackedSum(stabilityFactor: 1e-6))
         XCTAssertEqual(try parsed("prototype_similarity"), .prototypeSimilarity(stabilityFactor: 1e-12))
+        XCTAssertEqual(try parsed("alpha_beta"), .alphaBeta(alpha: 2, beta: 1, stabilizer: 1e-6))  // zennit's AlphaBeta()
+        XCTAssertEqual(try parsed("generalized_gamma"), .generalizedGamma(0.25, stabilizer: 1e-6))  // zennit's Gamma()
+        XCTAssertEqual(try parsed("norm"), .norm(stabilizer: 1e-6))  // zennit's Norm()
         XCTAssertEqual(Rule.epsilon().description, "EpsilonRule(epsilon=1e-09)")
     }
 
@@ -49,6 +53,11 @@ final class RuleRegistryTests: XCTestCase {
         }
         XCTAssertThrowsError(try Rule(json: .object([("rule", .string("epsilon")), ("gamma", .number(1))]), context: "r")) { e in
             XCTAssertTrue("\(e)".contains("unknown key 'gamma'"), "\(e)")
+        }
+        // zennit's constraints: α, β ≥ 0 with α − β = 1; γ ≥ 0.
+        for bad in [#"{"rule": "alpha_beta", "alpha": 2, "beta": 0}"#, #"{"rule": "alpha_beta", "alpha": 0, "beta": -1}"#,
+                    #"{"rule": "generalized_gamma", "gamma": -0.5}"#] {
+            XCTAssertThrowsError(try Rule(json: try JSONParser.parse(bad), context: "r"), bad)
         }
         let graph = try Graph(inputs: [ValueInfo(name: "x", shape: [1, 2])],
                               nodes: [Node(name: "r", op: .relu, inputs: ["x"])], outputs: ["r"], parameters: [:])

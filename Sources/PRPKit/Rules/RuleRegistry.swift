@@ -4,7 +4,7 @@ enum RuleRegistry {
     static let definitions: [any RuleDefinition.Type] = [
         EpsilonRule.self, GammaRule.self, Alpha1Beta0Rule.self, IdentityRule.self, GradientRule.self,
         PassThroughRule.self, ZBetaRule.self, PRPAlpha1Beta0Rule.self, StackedSumRule.self,
-        PrototypeSimilarityRule.self,
+        PrototypeSimilarityRule.self, AlphaBetaRule.self, GeneralizedGammaRule.self, NormRule.self,
     ]
 
     static let byName: [String: any RuleDefinition.Type] = {
