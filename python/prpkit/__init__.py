@@ -43,7 +43,7 @@ if _core is not None:
     from ._model import Model, load, save
     from ._lrp import LRP
     from ._layer_lrp import LayerLRP
-    from . import rules, prp_utils
+    from . import rules, prp_utils, composites
     from ._prp import prp, prp_batch, prp_relevance, post_process
     from ._threads import num_threads
 
@@ -71,7 +71,7 @@ else:
 
 
 __all__ = [
-    "Model", "load", "save", "from_torch", "LRP", "LayerLRP", "rules", "prp_utils", "prp", "prp_batch",
+    "Model", "load", "save", "from_torch", "LRP", "LayerLRP", "rules", "prp_utils", "composites", "prp", "prp_batch",
     "prp_relevance", "post_process",
     "version", "set_num_threads", "get_num_threads", "num_threads", "get_include", "get_library",
     "PRPKitError", "InvalidArgumentError", "InvalidModelError", "BufferTooSmallError",

@@ -25,7 +25,8 @@ from typing import Any
 from . import _core, _export, _safetensors, _torch_cache
 from ._model import Model, _torch
 
-__all__ = ["from_torch", "as_prpkit_model", "Conversion", "TorchSource", "prp_source"]
+__all__ = ["from_torch", "as_prpkit_model", "Conversion", "TorchSource", "prp_source", "model_from_graph",
+           "canonized_source"]
 
 
 def _default_example(module) -> Any:
@@ -155,6 +156,27 @@ class TorchSource:
         self.conversion = _torch_cache.cached(self.module, ("lrp", shapes),
                                               lambda: convert_with_rules(self.module, args), keep=False)
         return self.conversion
+
+
+def model_from_graph(graph: dict, params: dict) -> Model:
+    """A native Model from a graph dict and its float32 parameters (docs/model-format.md)."""
+    return Model(_core.load_from_memory(_model_bytes(graph, params)))
+
+
+def canonized_source(module, args: tuple, canonize) -> Model:
+    """A torch module converted with forward arguments `args` and rewritten by
+    ``canonize(graph, params) -> (graph, params)`` (the named composites' BatchNorm merge,
+    `prpkit._canonize`), cached until the module changes, per argument shapes: `canonize`
+    must depend on nothing else. The caller holds the Model (the cache keeps a weak
+    reference)."""
+    torch = _torch()
+    shapes = tuple(("tensor", tuple(a.shape[1:])) if isinstance(a, torch.Tensor) else _argument_key(a) for a in args)
+
+    def build() -> Model:
+        graph, params = _export.graph_from_torch(module, args if len(args) > 1 else args[0])
+        return model_from_graph(*canonize(graph, params))
+
+    return _torch_cache.cached(module, ("lrp_canonized", shapes), build, keep=False)
 
 
 def prp_source(module, example) -> Model | Conversion:

@@ -23,7 +23,7 @@ from typing import Any, Literal, NamedTuple, Sequence, overload
 
 import numpy as np
 
-from . import _core, _torch_cache
+from . import _canonize, _core, _torch_cache, composites
 from ._convert import Conversion, TorchSource
 from ._model import Model, _as_input, _is_tensor, _torch
 from ._threads import num_threads
@@ -99,13 +99,28 @@ class LRP:
             objects), on top of Captum's defaults and any ``module.rule``.
         threads: worker threads for this explainer's calls (not in Captum; None: the
             current setting, see `prpkit.num_threads`).
+        composite: a named composite (not in Captum): a `prpkit.composites` object such as
+            ``EpsilonGammaBox(low=-3, high=3)``, or ``"epsilon_plus"`` /
+            ``"epsilon_alpha2_beta1"``. The model (a torch module or a plain prpkit Model)
+            is then canonized and explained as zennit 0.5.1 does with that composite
+            (docs/composites.md); ``module.rule`` attributes are not read, and Captum's
+            defaults and checks do not apply. ``rules`` still override by node name.
     """
 
-    def __init__(self, model: Any, rules: dict | None = None, threads: int | None = None) -> None:
+    def __init__(self, model: Any, rules: dict | None = None, threads: int | None = None, *,
+                 composite: Any = None) -> None:
         self._threads = threads
         self._config: dict = {}
         self._source = None
-        if isinstance(model, Model):
+        self._composite = None if composite is None else composites.resolve(composite)
+        self._canonized = None  # the canonized model of a named composite (held: the cache is weak)
+        self._composite_rules: dict = {}
+        self._given = model
+        if isinstance(model, Model) and self._composite is not None:
+            self._canonized = _canonize.canonize_model(model)
+            self._model = self._canonized
+            self._config = {"rules": {"by_node": self._composite.rules(model=self._canonized)}}
+        elif isinstance(model, Model):
             # A CompositeModel runs its composite's graph; propagate from its source model
             # with the composite's configuration (never apply the composite twice).
             self._model = getattr(model, "_source", None) or model
@@ -130,7 +145,7 @@ class LRP:
     @property
     def model(self):
         """The model being explained (the torch module when one was given)."""
-        return self._source.module if self._source else self._model
+        return self._source.module if self._source else (self._given if self._canonized else self._model)
 
     @property
     def multiplies_by_inputs(self) -> bool:
@@ -162,7 +177,12 @@ class LRP:
     def _get_explainer(self, args: tuple | None):
         conversion = None
         explicit = self._rules_json()
-        if self._source is not None:
+        if self._source is not None and self._composite is not None:
+            model = _canonize.canonize_torch(self._source.module, args)
+            if model is not self._canonized:  # a new conversion (first call, new shapes or weights)
+                self._canonized, self._composite_rules = model, self._composite.rules(model=model)
+            config = {"rules": {"by_node": {**self._composite_rules, **explicit}}}
+        elif self._source is not None:
             conversion = self._source.get(args)
             model = conversion.model
             config = {"rules": {"by_node": {**conversion.rules.get("by_node", {}), **explicit}}}
