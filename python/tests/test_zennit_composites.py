@@ -10,8 +10,9 @@ examples of the batch). Both sides are float32 and compute the same rules; they 
 in summation order (prpkit's GEMM convolutions, zennit's torch autograd of modified
 forwards) and in where float32 rounds. The composites' denominators are well conditioned
 (αβ's z⁺ and z⁻ are sums of one-signed terms, γ's |z_γ| ≥ |z|, stabiliser 1e-6 rather
-than Captum's 1e-9; ε-LRP only on the linear head), so rounding is not amplified much: measured 3.9e-7 … 4.6e-7 on ResNet50 and 2.0e-6 … 2.5e-6 on VGG16-BN
-(2026-12-02, load ≈ 2; the junit properties record each case), 40× inside the bound.
+than Captum's 1e-9; ε-LRP only on the linear head), so rounding is not amplified much:
+measured 3.9e-7 … 4.6e-7 on ResNet50, 1.2e-6 … 1.5e-6 on ResNet18 and 2.0e-6 … 2.5e-6 on
+VGG16-BN (2026-12-02; the junit properties record each case), 40× inside the bound.
 """
 from __future__ import annotations
 
@@ -61,6 +62,11 @@ def resnet50():
     return make_torchvision("resnet50")
 
 
+@pytest.fixture(scope="module")
+def resnet18():
+    return make_torchvision("resnet18")  # BasicBlocks: zennit's ResNetBasicBlockCanonizer
+
+
 def _pixels(seed: int) -> torch.Tensor:
     """Two ImageNet-normalised 64×64 images (pixels uniform in [0, 1])."""
     g = torch.Generator().manual_seed(seed)
@@ -77,15 +83,24 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("arch", ["vgg16_bn", "resnet50"])
+@pytest.fixture(scope="module")
+def held():
+    """One explainer per model, kept for the module: the named composites share a model's
+    canonized conversion, which prpkit's cache keeps only while an explainer holds it
+    (converting VGG16-BN costs ≈ 8 s, an attribution 0.5 s)."""
+    return {}
+
+
+@pytest.mark.parametrize("arch", ["vgg16_bn", "resnet50", "resnet18"])
 @pytest.mark.parametrize("name,make_zennit,make_prpkit", CASES, ids=[c[0] for c in CASES])
-def test_matches_zennit(request, record_property, arch, name, make_zennit, make_prpkit):
+def test_matches_zennit(request, record_property, held, arch, name, make_zennit, make_prpkit):
     model = request.getfixturevalue(arch)
-    canonizer = ResNetCanonizer if arch == "resnet50" else VGGCanonizer
+    canonizer = VGGCanonizer if arch.startswith("vgg") else ResNetCanonizer
     x, target = _pixels(7), [3, 999]
     expected = zennit_relevance(model, make_zennit(canonizer), x, target)
-    actual = prpkit.LRP(model, composite=make_prpkit()).attribute(x, target=target)
-    check(actual, expected, f"{arch} {name}", record_property)
+    lrp = prpkit.LRP(model, composite=make_prpkit())
+    check(lrp.attribute(x, target=target), expected, f"{arch} {name}", record_property)
+    held.setdefault(arch, lrp)
 
 
 def test_names_classes_and_prpkit_models(resnet50, record_property):
@@ -111,7 +126,8 @@ def test_names_classes_and_prpkit_models(resnet50, record_property):
 
 class SigmoidNet(torch.nn.Module):
     """A small CNN with a Sigmoid module, which Captum's LRP refuses (no default rule) and
-    zennit passes through (an Activation), and a BatchNorm after a conv."""
+    zennit passes through (an Activation), a BatchNorm after a conv (merged) and one after
+    a pool (not merged by either: zennit passes relevance through it)."""
 
     def __init__(self):
         super().__init__()
@@ -119,12 +135,13 @@ class SigmoidNet(torch.nn.Module):
         self.bn1 = torch.nn.BatchNorm2d(8)
         self.act = torch.nn.Sigmoid()
         self.pool = torch.nn.AvgPool2d(2)
+        self.bn2 = torch.nn.BatchNorm2d(8)
         self.conv2 = torch.nn.Conv2d(8, 8, 3, padding=1, bias=False)
         self.relu = torch.nn.ReLU()
         self.head = torch.nn.Linear(8 * 8 * 8, 5)
 
     def forward(self, x):
-        x = self.pool(self.act(self.bn1(self.conv1(x))))
+        x = self.bn2(self.pool(self.act(self.bn1(self.conv1(x)))))
         return self.head(torch.flatten(self.relu(self.conv2(x)), 1))
 
 
@@ -145,7 +162,21 @@ def test_captum_default_unchanged_and_other_layers(record_property):
               f"SigmoidNet {ours.name}", record_property)
 
 
+class SharedInputHead(torch.nn.Module):
+    """Two linear layers reading one tensor: ε-LRP on Captum-style tensor hooks would not
+    give zennit's numbers there, so the composites refuse it."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.a(x) + self.b(x)
+
+
 def test_bad_composites_are_refused(resnet50):
+    with pytest.raises(ValueError, match="the input of linear layer 'a' is also read by \\['b'\\]"):
+        prpkit.LRP(SharedInputHead().eval(), composite="epsilon_plus").attribute(torch.randn(1, 6), target=0)
     x = _pixels(3)[:1]
     with pytest.raises(ValueError, match="unknown composite 'epsilon'; prpkit's named composites are"):
         prpkit.LRP(resnet50, composite="epsilon")
