@@ -132,6 +132,11 @@ CONFIGS = {
         "batch_norm2d": {"rule": "identity"}, "max_pool2d": {"rule": "gradient"}}}},
     "stacked_sum": {"composite": "cabrnet_prp", "rules": {"by_kind": {"add": {"rule": "stacked_sum",
                                                                                "stability_factor": 1e-6}}}},
+    # The named composites' rules (prpkit.composites, docs/composites.md).
+    "zennit": {"rules": {"by_kind": {
+        "conv2d": {"rule": "alpha_beta", "alpha": 2, "beta": 1, "stabilizer": 1e-6},
+        "linear": {"rule": "generalized_gamma", "gamma": 0.25, "stabilizer": 1e-6},
+        "add": {"rule": "norm", "stabilizer": 1e-6}, "avg_pool2d": {"rule": "norm"}}}},
 }
 
 
