@@ -19,7 +19,11 @@ Model: ProtoPNet on a torchvision ResNet50 trunk (random weights), add-on 2048â†
    their top-5 prototypes by prp() calls.
 Both sides start from a ready composite for the timings (as bench/prp_vs_cabrnet.py).
 
-Usage: python3 bench/memory_and_reuse.py [--runs 2] [--skip-cabrnet-rss] [--skip-timing]
+`--trace` also runs the one-heatmap process with PRPKIT_MEMORY_TRACE=1 and prints where its
+memory goes (resident set, model-file pages, tensor pool, packed weights after each phase and
+at the peak).
+
+Usage: python3 bench/memory_and_reuse.py [--runs 2] [--skip-cabrnet-rss] [--skip-timing] [--trace]
 """
 
 from __future__ import annotations
@@ -102,11 +106,33 @@ def build_model():
     return build()
 
 
-def child(code: str, *args: str) -> dict:
+def child(code: str, *args: str, trace: bool = False) -> dict:
     env = dict(os.environ, PRPKIT_NUM_THREADS="2", OMP_NUM_THREADS="2")
+    if trace:
+        env["PRPKIT_MEMORY_TRACE"] = "1"
     out = subprocess.run([sys.executable, "-c", "import json\n" + code, *args], check=True, capture_output=True,
                          text=True, cwd=tempfile.gettempdir(), env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if trace:
+        result["trace"] = [line for line in out.stderr.splitlines() if line.startswith("prpkit-mem ")]
+    return result
+
+
+def trace_section(model_path: str) -> None:
+    """The one-heatmap process's memory by phase (PRPKIT_MEMORY_TRACE lines)."""
+    lines = child(PRPKIT_CHILD, "max", "1", "1", model_path, trace=True)["trace"]
+    if not lines:
+        print("no trace lines: the library was built without PRPKIT_MEMORY_TRACE support", flush=True)
+        return
+
+    def rss(line):
+        return float(line.split("rss ")[1].split(" MB")[0])
+    keep = [line for line in lines if not line.startswith(("prpkit-mem forward ", "prpkit-mem backward ", "prpkit-mem made "))
+            or line.startswith("prpkit-mem forward done")]
+    last_backward = [line for line in lines if line.startswith("prpkit-mem backward ")][-1:]
+    print("memory by phase (one heatmap, PRPKIT_MEMORY_TRACE=1):")
+    for line in keep + last_backward + [f"{max(lines, key=rss)}  <- highest resident set"]:
+        print("  " + line[len("prpkit-mem "):])
 
 
 def slope(points):
@@ -213,6 +239,7 @@ def main():
     ap.add_argument("--skip-cabrnet-rss", action="store_true", help="only prpkit's processes for the RSS part")
     ap.add_argument("--skip-timing", action="store_true")
     ap.add_argument("--model", help="an existing model file of the benchmark model (else exported now)")
+    ap.add_argument("--trace", action="store_true", help="also print the one-heatmap process's memory by phase")
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()}", flush=True)
     path = args.model
@@ -221,6 +248,8 @@ def main():
         import torch
         path = os.path.join(tempfile.mkdtemp(), "protopnet_resnet50.prpkit")
         prpkit.save(prpkit.from_torch(build_model(), torch.zeros(1, 3, 224, 224)), path)
+    if args.trace:
+        trace_section(path)
     rss = rss_section(path, args.skip_cabrnet_rss)
     rows = [] if args.skip_timing else timing_section(path, args.runs)
     print(f"load average at end: {os.getloadavg()}")

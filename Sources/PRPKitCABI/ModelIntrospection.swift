@@ -32,7 +32,7 @@ public func prpkit_model_shapes_json(_ model: OpaquePointer?, _ inputs: UnsafeRa
         let values = graph.inputs.map(\.name) + graph.nodes.map(\.name)
         let document = JSONValue.object([
             ("values", .object(values.map { ($0, shape(shapes[$0]!)) })),
-            ("parameters", .object(graph.parameters.keys.sorted().map { ($0, shape(graph.parameters[$0]!.shape)) })),
+            ("parameters", .object(graph.parameterShapes.keys.sorted().map { ($0, shape(graph.parameterShapes[$0]!)) })),
         ])
         try Buffers.writeText(JSONWriter.write(document), "shapes JSON", to: buffer, capacity: capacity, length: length)
     }
@@ -44,7 +44,7 @@ public func prpkit_model_parameter(_ model: OpaquePointer?, _ name: UnsafePointe
     guarded {
         let graph = try ModelHandle.from(model).graph
         let name = String(cString: try required(name, "name"))
-        guard let tensor = graph.parameters[name] else {
+        guard let tensor = graph.parameter(named: name) else {
             throw ABIError.invalidArgument("the model has no parameter named '\(name)'")
         }
         try Buffers.prepareOutputs(out, shapes: [tensor.shape], names: ["parameter '\(name)'"])

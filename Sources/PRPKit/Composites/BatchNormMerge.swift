@@ -38,14 +38,38 @@ enum BatchNormMerge {
     /// W ← W·k, b ← (b − μ)·k + β (b = 0 when the conv had none).
     static func fold(weight w: Tensor, bias b: Tensor?, gamma: Tensor, beta: Tensor, mean: Tensor,
                      variance: Tensor, epsilon: Float) -> (Tensor, Tensor) {
+        (foldWeight(w, gamma: gamma, variance: variance, epsilon: epsilon),
+         foldBias(b, gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: epsilon))
+    }
+
+    /// k = γ / (var + eps)^½ of output channel `o`.
+    @inline(__always)
+    static func scale(_ o: Int, gamma: Tensor, variance: Tensor, epsilon: Float) -> Float {
+        gamma.data[o] / (variance.data[o] + epsilon).squareRoot()
+    }
+
+    /// W·k (per output channel), the folded weight alone.
+    static func foldWeight(_ w: Tensor, gamma: Tensor, variance: Tensor, epsilon: Float) -> Tensor {
         let c = gamma.count
         let per = w.count / c
-        let newW = Tensor(zeros: w.shape), newB = Tensor(zeros: [c])
+        let newW = Tensor(uninitialized: w.shape)
+        let src = w.data, dst = newW.data
+        Parallel.forEach(c) { o in
+            let k = scale(o, gamma: gamma, variance: variance, epsilon: epsilon)
+            for i in 0..<per { dst[o * per + i] = src[o * per + i] * k }
+        }
+        return newW
+    }
+
+    /// (b − μ)·k + β, the folded bias alone.
+    static func foldBias(_ b: Tensor?, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor,
+                         epsilon: Float) -> Tensor {
+        let c = gamma.count
+        let newB = Tensor(zeros: [c])
         for o in 0..<c {
-            let k = gamma.data[o] / (variance.data[o] + epsilon).squareRoot()
-            for i in 0..<per { newW.data[o * per + i] = w.data[o * per + i] * k }
+            let k = scale(o, gamma: gamma, variance: variance, epsilon: epsilon)
             newB.data[o] = ((b?.data[o] ?? 0) - mean.data[o]) * k + beta.data[o]
         }
-        return (newW, newB)
+        return newB
     }
 }

@@ -48,26 +48,48 @@ public enum Composites {
     /// DecisionLRPWrapper does: the output becomes the similarity map (N, P, H, W),
     /// computed with torch.cdist distances and log((d + 1)/(d + 1e-4)).
     /// Otherwise (CaBRNet's generic branch) the whole graph is the extractor.
+    ///
+    /// The folded convolution weights are deferred parameters (`DeferredParameter`): the
+    /// forward's packing of each is its only stored copy, and the model's own weights,
+    /// from which they are remade on demand, give their mapped pages back after each read.
     public static func cabrnetPRP(_ graph: Graph, options: PRPCompositeOptions = PRPCompositeOptions()) throws -> Composite {
+        try cabrnetPRP(graph, options: options, deferringFoldedWeights: true)
+    }
+
+    /// `deferringFoldedWeights` false stores the folded weights as tensors (tests compare both).
+    static func cabrnetPRP(_ graph: Graph, options: PRPCompositeOptions, deferringFoldedWeights: Bool) throws -> Composite {
         let distance = options.similarityHead ? graph.nodes.first { $0.op.kind == "l2_distance" } : nil
         var scope = Set(graph.nodes.map(\.name))
         if let d = distance { scope = ancestors(of: d.inputs[0], in: graph) }
 
         var nodes = graph.nodes.filter { distance == nil || scope.contains($0.name) }
-        var params = graph.parameters
+        var params = graph.storedParameters
+        var deferred = graph.deferredParameters
         var byNode: [String: Rule] = [:]
 
         for (convName, bnName) in try BatchNormMerge.pairs(in: graph.nodes, scope: scope) {
             let conv = nodes.first { $0.name == convName }!, bn = nodes.first { $0.name == bnName }!
             guard case .batchNorm2d(let eps) = bn.op else { continue }
-            let (w, b) = BatchNormMerge.fold(
-                weight: graph.parameter(conv, "weight")!, bias: graph.parameter(conv, "bias"),
-                gamma: graph.parameter(bn, "weight")!, beta: graph.parameter(bn, "bias")!,
-                mean: graph.parameter(bn, "running_mean")!, variance: graph.parameter(bn, "running_var")!, epsilon: eps)
-            // The composite uses the folded copy; a memory-mapped original need not stay resident.
-            graph.parameter(conv, "weight")!.storage.releaseResidentPages()
-            let c = w.shape[0]
-            params["\(convName).weight#merged"] = w
+            let weight = graph.parameter(conv, "weight")!
+            let (gamma, variance) = (graph.parameter(bn, "weight")!, graph.parameter(bn, "running_var")!)
+            let b = BatchNormMerge.foldBias(graph.parameter(conv, "bias"), gamma: gamma, beta: graph.parameter(bn, "bias")!,
+                                            mean: graph.parameter(bn, "running_mean")!, variance: variance, epsilon: eps)
+            let c = b.count
+            if case .conv2d(let a) = conv.op, deferringFoldedWeights, Kernels.conv2dPacksWeights(weight.shape, a) {
+                // Made when a packing is (or a rule needs the floats and no packing has
+                // them); the model's tensors are read for that and their mapped pages given
+                // back (the kernel may map a whole large folio, megabytes, around a small
+                // tensor it reads, so the BatchNorm's tensors count too).
+                deferred["\(convName).weight#merged"] = DeferredParameter(shape: weight.shape) {
+                    let w = BatchNormMerge.foldWeight(weight, gamma: gamma, variance: variance, epsilon: eps)
+                    for t in [weight, gamma, variance] { t.storage.releaseResidentPages() }
+                    return w
+                }
+            } else {
+                params["\(convName).weight#merged"] = BatchNormMerge.foldWeight(weight, gamma: gamma, variance: variance, epsilon: eps)
+                // The composite uses the folded copy; a memory-mapped original need not stay resident.
+                weight.storage.releaseResidentPages()
+            }
             params["\(convName).bias#merged"] = b
             params["\(bnName)#reset.ones"] = Kernels.map(Tensor(zeros: [c])) { _ in 1 }
             params["\(bnName)#reset.zeros"] = Tensor(zeros: [c])
@@ -96,7 +118,7 @@ public enum Composites {
             case "conv2d":
                 if firstConv && options.useZBeta && options.corrected {
                     // The conv may carry merged (renamed) parameters: read them from `params`.
-                    guard let channels = node.parameters["weight"].flatMap({ params[$0] })?.shape[1] else {
+                    guard let channels = node.parameters["weight"].flatMap({ params[$0]?.shape ?? deferred[$0]?.shape })?[1] else {
                         throw PRPKitError.invalidModel("conv '\(node.name)' has no weight")
                     }
                     guard options.inputMean.count == channels, options.inputStd.count == channels else {
@@ -164,7 +186,13 @@ public enum Composites {
         }
         let used = Set(nodes.flatMap { $0.parameters.values })
         params = params.filter { used.contains($0.key) }
-        let composite = try Graph(inputs: graph.inputs, nodes: nodes, outputs: outputs, parameters: params)
+        deferred = deferred.filter { used.contains($0.key) }
+        let composite = try Graph(inputs: graph.inputs, nodes: nodes, outputs: outputs, parameters: params, deferred: deferred)
+        // Reading the BatchNorm parameters brought neighbouring pages of the model file
+        // back (the kernel maps pages around a faulting one): the composite reads what it
+        // needs again on use.
+        MappedFile.releaseResidentPages(of: Array(graph.storedParameters.values))
+        MemoryTrace.mark("composite built")
         return Composite(graph: composite, rules: RuleSet(byNode: byNode))
     }
 

@@ -21,6 +21,7 @@ public final class Explainer: @unchecked Sendable {
         propagator = try RelevancePropagator(graph: graph, rules: rules, cache: config.forwardCache)
         lrp = LRP(propagator: propagator)
         prpExplainer = PRPExplainer(propagator: propagator)
+        MemoryTrace.mark("explainer ready")
     }
 
     /// Every node's rule as JSON: {node name: rule object, or null for an ordinary backward}.

@@ -35,13 +35,13 @@ public struct ModelSummary {
         func pairs(_ values: [(String, [Int])]) -> JSONValue { .array(values.map { .array([.string($0.0), shape($0.1)]) }) }
         members.append(("inputs", pairs(model.inputs.map { ($0.name, $0.shape) })))
         members.append(("outputs", pairs(model.outputs.map { ($0, model.shapes[$0]!) })))
-        members.append(("parameter_count", .number(Double(model.parameters.values.reduce(0) { $0 + $1.count }))))
+        members.append(("parameter_count", .number(Double(model.parameterShapes.values.reduce(0) { $0 + Tensor.elementCount($1) }))))
 
         let (composite, compositeError) = Self.composite(of: model, metadata: metadata)
         let compositeNodes = Set(composite?.graph.nodes.map(\.name) ?? [])
         let rules = composite?.propagator.rules ?? [:]
         members.append(("nodes", .array(model.nodes.map { node in
-            let count = node.parameters.values.reduce(0) { $0 + (model.parameters[$1]?.count ?? 0) }
+            let count = node.parameters.values.reduce(0) { $0 + (model.parameterShapes[$1].map(Tensor.elementCount) ?? 0) }
             var rule: JSONValue = .null, options: [(String, JSONValue)] = []
             if compositeNodes.contains(node.name), case .object(let r)? = (rules[node.name] ?? nil)?.json {
                 rule = r.first { $0.0 == "rule" }?.1 ?? .null

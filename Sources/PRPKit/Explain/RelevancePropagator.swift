@@ -163,6 +163,7 @@ public final class RelevancePropagator: @unchecked Sendable {
                 try prepareNode(node, x, out)
             }
         }
+        MemoryTrace.mark("forward done")
         return ForwardState(batch: owned[0].shape[0], inputs: owned, outputs: forward.outputs, shapes: shapes,
                             activations: forward.activations, denominators: denominators,
                             maxPoolIndices: indices, ruleCaches: caches)
@@ -266,6 +267,7 @@ public final class RelevancePropagator: @unchecked Sendable {
             } else {
                 try backward(node)
             }
+            MemoryTrace.mark("backward \(node.name)")
         }
         let inputs = graph.inputs.map { info -> Tensor in
             guard let total = signals[info.name] else {

@@ -12,15 +12,18 @@ extension RelevancePropagator {
     /// stored copy — when that packing is in a GEMM layout; after a Winograd one, W± is
     /// packed for the call instead.
     func signedLayerForward(_ node: Node, _ x: Tensor, positive: Bool, bias: Tensor?) -> Tensor {
-        let w = graph.parameter(node, "weight")!
-        guard case .conv2d(let a) = node.op, Kernels.conv2dPacksWeights(w.shape, a) else {
+        let shape = graph.parameterShape(node, "weight")!
+        guard case .conv2d(let a) = node.op, Kernels.conv2dPacksWeights(shape, a) else {
             return layerForward(node, x, weight: positive ? positiveWeight(node) : negativeWeight(node), bias: bias)
         }
-        let wanted = Kernels.conv2dWeightLayout(input: x.shape, weight: w.shape, a, signDefinite: true)
-        let own = Kernels.conv2dWeightLayout(input: x.shape, weight: w.shape, a)
+        let wanted = Kernels.conv2dWeightLayout(input: x.shape, weight: shape, a, signDefinite: true)
+        let own = Kernels.conv2dWeightLayout(input: x.shape, weight: shape, a)
         let signed: PackedConvWeights
         if own == wanted {
-            let packed = graph.packedConvWeights.packed(node.name, weight: w, groups: a.groups, layout: own)
+            let name = node.parameters["weight"]!
+            let packed = graph.packedConvWeights.packed(node.name, shape: shape, groups: a.groups, layout: own) {
+                graph.made(name)!
+            }
             signed = PackedConvWeights(signPart: packed, positive: positive)
         } else {
             signed = PackedConvWeights(weight: positive ? positiveWeight(node) : negativeWeight(node),
@@ -39,7 +42,7 @@ extension RelevancePropagator {
     func layerInputGradient(_ node: Node, _ g: Tensor, weight: () -> Tensor, inputShape: [Int],
                             keepsFlipped: Bool = false, signDefinite: Bool = false) -> Tensor {
         guard case .conv2d(let a) = node.op else { return Kernels.linearInputGradient(g, weight: weight()) }
-        let shape = graph.parameter(node, "weight")!.shape
+        let shape = graph.parameterShape(node, "weight")!
         if keepsFlipped, Kernels.transposedAsForward(shape, a) {
             let t = Kernels.flippedConvAttributes(shape, a)
             let flippedShape = [shape[1], shape[0], shape[2], shape[3]]

@@ -56,6 +56,7 @@ extension Graph {
             let out = profile.map { $0.time(node, "forward", run) } ?? run()
             values[fused?.output ?? node.name] = out
             if watched { try visit(node, args, out) }
+            MemoryTrace.mark("forward \(node.name)")
             if retain != nil {
                 for input in node.inputs {
                     remainingUses[input]! -= 1
@@ -66,11 +67,6 @@ extension Graph {
         let kept: [String: Tensor]
         if let retain { kept = values.filter { retain.contains($0.key) } } else { kept = values }
         return ForwardResult(outputs: outputs.map { values[$0]! }, activations: kept)
-    }
-
-    /// The parameter tensor bound to `role` on `node` (nil when optional and absent).
-    public func parameter(_ node: Node, _ role: String) -> Tensor? {
-        node.parameters[role].flatMap { parameters[$0] }
     }
 
     /// Applies one node's op. Shapes were checked by `inferShapes`. `overrides` replaces
@@ -86,15 +82,24 @@ extension Graph {
         }
         switch node.op {
         case .conv2d(let a):
-            let weight = parameter(node, "weight")!
-            // The graph's own weights (no override) are packed once per node and reused.
-            var packed: PackedConvWeights? = nil
-            if overrides["weight"] == nil, weight.shape[1] * weight.shape[2] * weight.shape[3] > 0,
-               !(weight.shape[1] == 1 && a.groups > 1) {
-                let layout = Kernels.conv2dWeightLayout(input: x[0].shape, weight: weight.shape, a)
-                packed = packedConvWeights.packed(node.name, weight: weight, groups: a.groups, layout: layout)
+            // The graph's own weights (no override) are packed once per node and reused. A
+            // deferred weight exists only as that packing: it is made (and dropped) only
+            // when a packing has to be made.
+            if overrides["weight"] == nil, let shape = self.parameterShape(node, "weight"),
+               Kernels.conv2dPacksWeights(shape, a) {
+                let layout = Kernels.conv2dWeightLayout(input: x[0].shape, weight: shape, a)
+                let name = node.parameters["weight"]!
+                let packed = packedConvWeights.packed(node.name, shape: shape, groups: a.groups, layout: layout) {
+                    self.made(name)!
+                }
+                let bias = parameter(node, "bias")
+                if isDeferred(node, "weight") {
+                    return Kernels.conv2d(x[0], packed: packed, bias: bias, a, epilogue: epilogue)
+                }
+                return Kernels.conv2d(x[0], weight: storedParameters[name]!, bias: bias, a, packedWeights: packed,
+                                      epilogue: epilogue)
             }
-            return Kernels.conv2d(x[0], weight: weight, bias: parameter(node, "bias"), a, packedWeights: packed,
+            return Kernels.conv2d(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias"), a,
                                   epilogue: epilogue)
         case .linear:
             return Kernels.linear(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias"))

@@ -10,13 +10,27 @@ public final class Graph: @unchecked Sendable {
     /// Nodes in an order where every node follows the producers of its inputs.
     public let nodes: [Node]
     public let outputs: [String]
-    public let parameters: [String: Tensor]
+    /// The parameters the graph holds as tensors.
+    public let storedParameters: [String: Tensor]
+    /// The parameters the graph does not hold: made on demand (see `DeferredParameter`).
+    public let deferredParameters: [String: DeferredParameter]
+    /// Shape of every parameter, stored or deferred.
+    public let parameterShapes: [String: [Int]]
+    /// Every parameter by name. Deferred ones are made for this call (each time it is
+    /// called): prefer `parameter(_:_:)`, `parameter(named:)` or `parameterShapes`.
+    public var parameters: [String: Tensor] {
+        deferredParameters.isEmpty ? storedParameters
+            : storedParameters.merging(deferredParameters.map { ($0.key, parameter(named: $0.key)!) }) { a, _ in a }
+    }
     /// Shape of every value (inputs and node outputs) for the declared input shapes.
     public private(set) var shapes: [String: [Int]] = [:]
     /// Packed convolution weights by node, made on a node's first forward use.
     package let packedConvWeights = PackedConvWeightCache()
 
-    public init(inputs: [ValueInfo], nodes: [Node], outputs: [String], parameters: [String: Tensor]) throws {
+    /// `deferred`: parameters made on demand instead of stored (names distinct from
+    /// `parameters`'); a convolution weight among them must have the op's weight shape.
+    public init(inputs: [ValueInfo], nodes: [Node], outputs: [String], parameters: [String: Tensor],
+                deferred: [String: DeferredParameter] = [:]) throws {
         guard !inputs.isEmpty else { throw PRPKitError.invalidModel("graph has no inputs") }
         guard !outputs.isEmpty else { throw PRPKitError.invalidModel("graph has no outputs") }
         var producers: [String: Int] = [:]
@@ -51,7 +65,7 @@ public final class Graph: @unchecked Sendable {
                 guard roles.required.contains(role) || roles.optional.contains(role) else {
                     throw PRPKitError.invalidModel("node '\(node.name)' (\(node.op.kind)) has unknown parameter role '\(role)'")
                 }
-                guard parameters[tensorName] != nil else {
+                guard parameters[tensorName] != nil || deferred[tensorName] != nil else {
                     throw PRPKitError.invalidModel("node '\(node.name)' references missing parameter '\(tensorName)'")
                 }
             }
@@ -62,7 +76,12 @@ public final class Graph: @unchecked Sendable {
         self.inputs = inputs
         self.nodes = try Graph.topologicalOrder(nodes, producers: producers)
         self.outputs = outputs
-        self.parameters = parameters
+        for name in deferred.keys where parameters[name] != nil {
+            throw PRPKitError.invalidModel("parameter '\(name)' is both stored and deferred")
+        }
+        self.storedParameters = parameters
+        self.deferredParameters = deferred
+        self.parameterShapes = parameters.mapValues(\.shape).merging(deferred.mapValues(\.shape)) { a, _ in a }
         do {
             self.shapes = try inferShapes(inputs.map(\.shape))
         } catch PRPKitError.invalidArgument(let message) {
@@ -114,7 +133,7 @@ public final class Graph: @unchecked Sendable {
             shapes[info.name] = shape
         }
         for node in nodes {
-            let params = node.parameters.mapValues { parameters[$0]!.shape }
+            let params = node.parameters.mapValues { parameterShapes[$0]! }
             let ins = node.inputs.map { shapes[$0]! }
             let shape = try ShapeInference.outputShape(of: node, inputs: ins, parameters: params)
             _ = try ShapeMath.count(shape, "node '\(node.name)' output")
@@ -191,6 +210,18 @@ final package class PackedConvWeightCache: @unchecked Sendable {
             let p = PackedConvWeights(weight: weight, groups: groups, layout: layout, kernels: ks)
             packs[key] = p
             return p
+        }
+    }
+
+    /// A packing of node `name`'s weight (of `shape`) in a GEMM layout (direct or
+    /// transposed), made for any kernel set: `PackedConvWeights.unpacked` recovers the
+    /// weight from it exactly. nil if there is none (not yet run, or Winograd only).
+    package func gemmPacking(_ name: String, shape: [Int]) -> PackedConvWeights? {
+        packs.withLock { packs in
+            for layout in [ConvWeightLayout.direct, .transposed] {
+                if let p = packs[name + layout.cacheSuffix], p.shape == shape { return p }
+            }
+            return nil
         }
     }
 

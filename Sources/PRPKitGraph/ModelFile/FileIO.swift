@@ -151,6 +151,22 @@ final package class MappedFile: @unchecked Sendable {
     deinit { munmap(base, size) }
 
     package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
+
+    /// Gives every resident page of the file back to the system (see
+    /// `TensorStorage.releaseResidentPages`): the next read of any page brings the same
+    /// bytes in again from the file.
+    package func releaseResidentPages() {
+        madvise(base, size, MADV_DONTNEED)
+    }
+
+    /// `releaseResidentPages` of every distinct file among `tensors`' mappings.
+    package static func releaseResidentPages(of tensors: [Tensor]) {
+        var seen = Set<ObjectIdentifier>()
+        for t in tensors {
+            guard let file = t.storage.mapping as? MappedFile, seen.insert(ObjectIdentifier(file)).inserted else { continue }
+            file.releaseResidentPages()
+        }
+    }
 }
 
 extension FileIO {

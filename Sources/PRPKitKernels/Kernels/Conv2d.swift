@@ -19,8 +19,9 @@ extension Kernels {
     /// conv2d from a packing alone (no unpacked copy of the weights exists): `packed` must
     /// be in the layout `conv2dWeightLayout` gives for `x` and made for the current kernel
     /// set (`PackedConvWeights.matches`); anything else is a caller's bug and traps.
-    static package func conv2d(_ x: Tensor, packed: PackedConvWeights, bias: Tensor?, _ a: Conv2dAttributes) -> Tensor {
-        conv2d(x, weightShape: packed.shape, weight: nil, bias: bias, a, packedWeights: packed, epilogue: nil)
+    static package func conv2d(_ x: Tensor, packed: PackedConvWeights, bias: Tensor?, _ a: Conv2dAttributes,
+                               epilogue: ConvEpilogue? = nil) -> Tensor {
+        conv2d(x, weightShape: packed.shape, weight: nil, bias: bias, a, packedWeights: packed, epilogue: epilogue)
     }
 
     /// `weight` nil: only `packedWeights` holds the weights, and it must fit the path taken.

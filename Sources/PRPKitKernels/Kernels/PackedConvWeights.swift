@@ -55,6 +55,7 @@ public final class PackedConvWeights: @unchecked Sendable {
         count = max(PackedConvWeights.floats(weight.shape, groups: groups, layout: layout, kernels: ks), 16)
         pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: count)
+        if MemoryTrace.enabled { MemoryTrace.packedBytes.withLock { $0 += count * 4 } }
         switch layout {
         case .direct, .transposed:
             PackedConvWeights.pack(weight, groups: groups, transposed: layout == .transposed, kernels: ks, into: pointer)
@@ -77,6 +78,7 @@ public final class PackedConvWeights: @unchecked Sendable {
         shape = other.shape; groups = other.groups; layout = other.layout; count = other.count
         pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
             .bindMemory(to: Float.self, capacity: count)
+        if MemoryTrace.enabled { MemoryTrace.packedBytes.withLock { $0 += count * 4 } }
         let src = UnsafePointer(other.pointer), dst = pointer
         Parallel.forRanges(count, minChunk: 1 << 15) { r in
             if positive {
@@ -87,7 +89,10 @@ public final class PackedConvWeights: @unchecked Sendable {
         }
     }
 
-    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+    deinit {
+        if MemoryTrace.enabled { MemoryTrace.packedBytes.withLock { $0 -= count * 4 } }
+        UnsafeMutableRawPointer(pointer).deallocate()
+    }
 
     /// Whether this packing was made from a weight of `weight`'s shape with `groups`, in
     /// `layout`, for the kernel set `ks` (same ISA level, register tile, kc blocking).
@@ -103,6 +108,33 @@ public final class PackedConvWeights: @unchecked Sendable {
     /// Whether this packing is usable with the current kernel set for `weight`, `groups`, `layout`.
     public func matches(_ weight: Tensor, groups: Int, layout: ConvWeightLayout) -> Bool {
         matches(weight, groups: groups, layout: layout, kernels: GEMMKernelSet.current)
+    }
+
+    /// The weight (Cout, Cin/groups, kH, kW) this packing was made from, bit for bit: a
+    /// direct or transposed packing only moves floats (and pads with zeros), so every
+    /// weight float is read back from where `pack` put it. Not for Winograd packings
+    /// (transformed weights). The layout is packA's / packB's, identical at every ISA
+    /// level: per group and kc-block pc (kcb = min(kc, K − pc) rows), panels of mr output
+    /// channels (nr for transposed) holding element (o, k) at panel·tile·kcb + (k − pc)·tile + o % tile.
+    package func unpacked() -> Tensor {
+        precondition(layout == .direct || layout == .transposed, "prpkit: a Winograd packing cannot be unpacked")
+        let out = Tensor(uninitialized: shape)
+        let co = shape[0], kDim = shape[1] * shape[2] * shape[3]
+        if co == 0 || kDim == 0 { return out }
+        let cog = co / groups, tile = layout == .transposed ? nr : mr, kcB = kc
+        let pad = (cog + tile - 1) / tile * tile
+        let blocks = (kDim + kcB - 1) / kcB
+        let src = UnsafePointer(pointer), dst = out.data
+        Parallel.forEach(groups * blocks) { job in
+            let g = job / blocks, pc = (job % blocks) * kcB, kcb = Swift.min(kcB, kDim - pc)
+            let base = src + g * pad * kDim + pad * pc
+            for o in 0..<cog {
+                let panel = base + (o / tile) * tile * kcb + o % tile
+                let row = dst + (g * cog + o) * kDim + pc
+                for k in 0..<kcb { row[k] = panel[k * tile] }
+            }
+        }
+        return out
     }
 
     /// Bytes held.

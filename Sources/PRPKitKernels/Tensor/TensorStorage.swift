@@ -43,11 +43,13 @@ public final class TensorStorage: @unchecked Sendable {
     /// For a memory-mapped storage: gives its resident pages back to the system; the
     /// next read brings them in again from the file (same bytes). A hint for values that
     /// have been consumed (e.g. weights folded into others); no effect on other storages.
+    /// The pages at either end, shared with neighbouring tensors of the file, go too: a
+    /// mapped file is never written, so any of its pages can be dropped and read again.
     public func releaseResidentPages() {
         guard mapping != nil, count > 0 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: pointer) + page - 1) / page * page
-        let end = (Int(bitPattern: pointer + count)) / page * page
+        let start = Int(bitPattern: pointer) / page * page
+        let end = (Int(bitPattern: pointer + count) + page - 1) / page * page
         if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) }
     }
 
