@@ -93,6 +93,9 @@ final class DeferredWeightTests: XCTestCase {
             for name in folded {
                 XCTAssertEqual(deferred.parameterShapes[name], stored.storedParameters[name]!.shape)
                 assertBits(deferred.parameter(named: name)!, stored.storedParameters[name]!, "\(name) made")
+                let node = deferred.nodes.first { $0.parameters["weight"] == name }!
+                assertBits(deferred.deferredWeightPart(node, positive: true)!,
+                           Kernels.map(stored.storedParameters[name]!) { max($0, 0) }, "\(name) W⁺ made")
             }
             var rng = Rng(state: 2)
             _ = try deferred.forward([rng.tensor(graph.inputs[0].shape)])
@@ -102,6 +105,10 @@ final class DeferredWeightTests: XCTestCase {
                                 "\(name): the forward packed it")
                 assertBits(deferred.parameter(named: name)!, stored.storedParameters[name]!, "\(name) unpacked")
                 assertBits(deferred.parameters[name]!, stored.storedParameters[name]!, "\(name) through parameters")
+                // A rule's W⁺ / W⁻, unpacked with the sign in one pass.
+                let w = stored.storedParameters[name]!
+                assertBits(deferred.deferredWeightPart(node, positive: true)!, Kernels.map(w) { max($0, 0) }, "\(name) W⁺")
+                assertBits(deferred.deferredWeightPart(node, positive: false)!, Kernels.map(w) { min($0, 0) }, "\(name) W⁻")
             }
         }
     }

@@ -107,12 +107,14 @@ public final class RelevancePropagator: @unchecked Sendable {
 
     /// W⁺ = max(W, 0) of a z^B / α1β0 node, made for one use (not kept).
     func positiveWeight(_ node: Node) -> Tensor {
-        Kernels.map(graph.parameter(node, "weight")!) { max($0, 0) }
+        graph.deferredWeightPart(node, positive: true) ?? Kernels.map(graph.parameter(node, "weight")!) { max($0, 0) }
     }
 
     /// W⁻ = min(W, 0) of a z^B / α1β0 node.
     func negativeWeight(_ node: Node) -> Tensor {
-        negativeWeights.value(node.name) { Kernels.map(graph.parameter(node, "weight")!) { min($0, 0) } }
+        negativeWeights.value(node.name) {
+            graph.deferredWeightPart(node, positive: false) ?? Kernels.map(graph.parameter(node, "weight")!) { min($0, 0) }
+        }
     }
 
     /// Whether `node` has a replacing hook (IdentityRule) and owns the hook of every input.

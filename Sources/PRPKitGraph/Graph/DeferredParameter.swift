@@ -34,13 +34,27 @@ extension Graph {
     /// `make`. A made tensor is not kept; callers that need it repeatedly keep it.
     public func parameter(named name: String) -> Tensor? {
         if let t = storedParameters[name] { return t }
+        return deferredParameter(name, sign: 0)
+    }
+
+    /// max(W, 0) (`positive`) or min(W, 0) of the weight bound to `node`, in one pass from
+    /// the forward's packing when the weight is deferred and packed; nil for a stored
+    /// weight (the caller maps it).
+    package func deferredWeightPart(_ node: Node, positive: Bool) -> Tensor? {
+        guard let name = node.parameters["weight"], deferredParameters[name] != nil else { return nil }
+        return deferredParameter(name, sign: positive ? 1 : -1)
+    }
+
+    private func deferredParameter(_ name: String, sign: Int) -> Tensor? {
         guard let deferred = deferredParameters[name] else { return nil }
         for node in nodes where node.parameters["weight"] == name {
             if case .conv2d = node.op, let packed = packedConvWeights.gemmPacking(node.name, shape: deferred.shape) {
-                return packed.unpacked()
+                return packed.unpacked(sign: sign)
             }
         }
-        return made(name)
+        guard let t = made(name) else { return nil }
+        if sign == 0 { return t }
+        return sign > 0 ? Kernels.map(t) { max($0, 0) } : Kernels.map(t) { min($0, 0) }
     }
 
     /// The parameter `name` from its source alone: stored, or made by the deferred

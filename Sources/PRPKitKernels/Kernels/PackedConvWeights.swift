@@ -38,6 +38,8 @@ public final class PackedConvWeights: @unchecked Sendable {
     package let shape: [Int]
     package let groups: Int
     public let layout: ConvWeightLayout
+    /// From `TensorPool` (64-byte aligned; large packings are their own mappings, so a
+    /// packing made for one layer call leaves no hole in the malloc heap when it goes).
     package let pointer: UnsafeMutablePointer<Float>
     package let count: Int
 
@@ -53,8 +55,7 @@ public final class PackedConvWeights: @unchecked Sendable {
         self.groups = groups
         self.layout = layout
         count = max(PackedConvWeights.floats(weight.shape, groups: groups, layout: layout, kernels: ks), 16)
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: count)
+        pointer = TensorPool.take(count)
         if MemoryTrace.enabled { MemoryTrace.packedBytes.withLock { $0 += count * 4 } }
         switch layout {
         case .direct, .transposed:
@@ -76,8 +77,7 @@ public final class PackedConvWeights: @unchecked Sendable {
                      "prpkit: only a direct or transposed packing can be split by sign")
         level = other.level; mr = other.mr; nr = other.nr; kc = other.kc
         shape = other.shape; groups = other.groups; layout = other.layout; count = other.count
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: count)
+        pointer = TensorPool.take(count)
         if MemoryTrace.enabled { MemoryTrace.packedBytes.withLock { $0 += count * 4 } }
         let src = UnsafePointer(other.pointer), dst = pointer
         Parallel.forRanges(count, minChunk: 1 << 15) { r in
@@ -91,7 +91,7 @@ public final class PackedConvWeights: @unchecked Sendable {
 
     deinit {
         if MemoryTrace.enabled { MemoryTrace.packedBytes.withLock { $0 -= count * 4 } }
-        UnsafeMutableRawPointer(pointer).deallocate()
+        TensorPool.give(pointer, count: count)
     }
 
     /// Whether this packing was made from a weight of `weight`'s shape with `groups`, in
@@ -116,7 +116,8 @@ public final class PackedConvWeights: @unchecked Sendable {
     /// (transformed weights). The layout is packA's / packB's, identical at every ISA
     /// level: per group and kc-block pc (kcb = min(kc, K − pc) rows), panels of mr output
     /// channels (nr for transposed) holding element (o, k) at panel·tile·kcb + (k − pc)·tile + o % tile.
-    package func unpacked() -> Tensor {
+    /// `sign`: +1 gives max(W, 0), −1 min(W, 0) (a rule's W⁺ / W⁻ in one pass), 0 W itself.
+    package func unpacked(sign: Int = 0) -> Tensor {
         precondition(layout == .direct || layout == .transposed, "prpkit: a Winograd packing cannot be unpacked")
         let out = Tensor(uninitialized: shape)
         let co = shape[0], kDim = shape[1] * shape[2] * shape[3]
@@ -131,7 +132,14 @@ public final class PackedConvWeights: @unchecked Sendable {
             for o in 0..<cog {
                 let panel = base + (o / tile) * tile * kcb + o % tile
                 let row = dst + (g * cog + o) * kDim + pc
-                for k in 0..<kcb { row[k] = panel[k * tile] }
+                // Three loops rather than a closure, so that each vectorises.
+                if sign > 0 {
+                    for k in 0..<kcb { row[k] = Swift.max(panel[k * tile], 0) }
+                } else if sign < 0 {
+                    for k in 0..<kcb { row[k] = Swift.min(panel[k * tile], 0) }
+                } else {
+                    for k in 0..<kcb { row[k] = panel[k * tile] }
+                }
             }
         }
         return out
