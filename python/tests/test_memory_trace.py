@@ -24,7 +24,7 @@ print(h.shape)
 """
 
 LINE = re.compile(r"^prpkit-mem (?P<label>.+): rss (?P<rss>[\d.]+) MB, peak (?P<peak>[\d.]+) MB, file (?P<file>[\d.]+) MB, "
-                  r"pool live (?P<live>[\d.]+) idle (?P<idle>[\d.]+) MB, packed weights (?P<packed>[\d.]+) MB$")
+                  r"pool live (?P<live>[\d.]+) idle (?P<idle>[\d.]+) MB, packed weights (?P<packed>[\d.]+) MB, pool mapped (?P<mapped>[\d.]+) MB$")
 
 
 def run(trace: bool, cwd):

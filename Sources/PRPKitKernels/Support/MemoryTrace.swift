@@ -40,6 +40,7 @@ package enum MemoryTrace {
         let pool = TensorPool.usage
         let mb = { (b: Int) in String(Double(b / 10_485) / 100) }
         fputs("prpkit-mem \(label()): rss \(mb(rss * 1024)) MB, peak \(mb(peak * 1024)) MB, file \(mb(file * 1024)) MB, "
-              + "pool live \(mb(pool.live)) idle \(mb(pool.idle)) MB, packed weights \(mb(packedBytes.withLock { $0 })) MB\n", stderr)
+              + "pool live \(mb(pool.live)) idle \(mb(pool.idle)) MB, packed weights \(mb(packedBytes.withLock { $0 })) MB, "
+              + "pool mapped \(mb(TensorPool.mappedBytes)) MB\n", stderr)
     }
 }

@@ -24,6 +24,8 @@ package enum TensorPool {
     nonisolated(unsafe) private static var idleBytes = 0
     nonisolated(unsafe) private static var liveBytes = 0
     nonisolated(unsafe) private static var highWater = 0
+    /// Bytes mapped so far (fresh pages, each faulted in on first touch): the pool's churn.
+    nonisolated(unsafe) private static var mappedTotal = 0
     nonisolated(unsafe) private static var lastUse = 0.0
     nonisolated(unsafe) private static var janitorRunning = false
     nonisolated(unsafe) private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
@@ -74,6 +76,7 @@ package enum TensorPool {
         }
         liveBytes += bytes
         highWater = max(highWater, liveBytes + idleBytes)
+        if hit == nil { mappedTotal += bytes }
         pthread_mutex_unlock(lock)
         for (p, c) in evicted { unmap(p, capacity: c) }
         return hit ?? map(capacity: cap)
@@ -112,6 +115,13 @@ package enum TensorPool {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
         return (liveBytes, idleBytes, highWater)
+    }
+
+    /// Bytes of fresh mappings made so far (every take that no idle buffer served).
+    static package var mappedBytes: Int {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return mappedTotal
     }
 
     private static func map(capacity: Int) -> UnsafeMutablePointer<Float> {
