@@ -40,7 +40,10 @@ def test_trace_lines_by_phase(tmp_path):
     lines = [line for line in out.stderr.splitlines() if line.startswith("prpkit-mem ")]
     parsed = [LINE.match(line) for line in lines]
     assert all(parsed), [line for line, p in zip(lines, parsed) if not p][:3]
-    labels = [p["label"] for p in parsed]
+    # "forward done" carries the forward state's parts: "forward done (state: activations 1.2, … MB)".
+    labels = [p["label"].split(" (state: ")[0] for p in parsed]
+    state = next(p["label"] for p in parsed if p["label"].startswith("forward done (state: "))
+    assert "activations" in state and "denominators" in state, state
     for phase in ["composite built", "explainer ready", "forward done"]:
         assert phase in labels, phase
     assert any(label.startswith("backward ") for label in labels)

@@ -45,6 +45,26 @@ extension RelevancePropagator {
             ruleCaches[node.name] = nil
         }
 
+        /// MB held by each part (each storage counted once, in this order), for the
+        /// memory trace: inputs and outputs, kept activations, hook denominators, the rules'
+        /// own caches (by rule), max-pool indices.
+        var breakdown: String {
+            var seen = Set<ObjectIdentifier>()
+            func bytes(_ ts: [Tensor]) -> Int {
+                ts.reduce(0) { $0 + (seen.insert(ObjectIdentifier($1.storage)).inserted ? $1.storage.count * 4 : 0) }
+            }
+            func mb(_ b: Int) -> String { String(Double(b / 10_485) / 100) }
+            var parts = [("inputs/outputs", bytes(inputs + outputs)), ("activations", bytes(Array(activations.values))),
+                         ("denominators", bytes(Array(denominators.values)))]
+            var byRule: [String: Int] = [:]
+            for (_, cache) in ruleCaches.sorted(by: { $0.key < $1.key }) {
+                byRule[String(reflecting: type(of: cache)).split(separator: ".").suffix(2).joined(separator: "."), default: 0] += bytes(cache.tensors)
+            }
+            parts += byRule.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            parts.append(("max-pool indices", maxPoolIndices.values.reduce(0) { $0 + $1.count * 4 }))
+            return parts.map { "\($0.0) \(mb($0.1))" }.joined(separator: ", ") + " MB"
+        }
+
         /// Bytes held by the state's tensors (each storage counted once).
         public var byteCount: Int {
             var seen = Set<ObjectIdentifier>()

@@ -165,10 +165,11 @@ public final class RelevancePropagator: @unchecked Sendable {
                 try prepareNode(node, x, out)
             }
         }
-        MemoryTrace.mark("forward done")
-        return ForwardState(batch: owned[0].shape[0], inputs: owned, outputs: forward.outputs, shapes: shapes,
-                            activations: forward.activations, denominators: denominators,
-                            maxPoolIndices: indices, ruleCaches: caches)
+        let state = ForwardState(batch: owned[0].shape[0], inputs: owned, outputs: forward.outputs, shapes: shapes,
+                                 activations: forward.activations, denominators: denominators,
+                                 maxPoolIndices: indices, ruleCaches: caches)
+        MemoryTrace.mark("forward done (state: \(state.breakdown))")
+        return state
     }
 
     /// Propagates `start` — the signal at graph output `outputIndex`, shaped
