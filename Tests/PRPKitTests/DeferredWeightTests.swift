@@ -37,6 +37,26 @@ final class DeferredWeightTests: XCTestCase {
         }
     }
 
+    /// The flipped, transposed kernel's packing gathered in one pass equals packing the
+    /// flipped kernel, for both GEMM layouts, at every kernel set.
+    func testFlippedPackingGatheredEqualsPackingTheFlippedKernel() {
+        var rng = Rng(state: 13)
+        for level in 0...GEMMKernelSet.detectedLevel {
+            GEMMKernelSet.forcedLevel = level
+            for shape in [[13, 40, 3, 3], [7, 33, 5, 5], [300, 2, 3, 3], [1, 1, 3, 3]] {
+                let w = rng.tensor(shape)
+                for layout in [ConvWeightLayout.direct, .transposed] {
+                    let want = PackedConvWeights(weight: Kernels.flippedTransposedKernel(w), groups: 1, layout: layout)
+                    let got = PackedConvWeights(flippedTransposedOf: w, layout: layout, kernels: GEMMKernelSet.current)
+                    XCTAssertEqual(got.count, want.count)
+                    XCTAssertEqual(Array(UnsafeBufferPointer(start: got.pointer, count: got.count)).map(\.bitPattern),
+                                   Array(UnsafeBufferPointer(start: want.pointer, count: want.count)).map(\.bitPattern),
+                                   "\(shape) \(layout), level \(level)")
+                }
+            }
+        }
+    }
+
     /// A ProtoPNet-like graph whose 3×3 conv is large enough for the cost model to pick
     /// Winograd when it is admitted (asserted where used).
     static func wideGraph() throws -> Graph {

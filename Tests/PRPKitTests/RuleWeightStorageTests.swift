@@ -25,13 +25,14 @@ final class RuleWeightStorageTests: XCTestCase {
         XCTAssertEqual(a.values.map(\.bitPattern), b.values.map(\.bitPattern), what, file: file, line: line)
     }
 
-    /// Only the flipped kernel of the one stride-1 3×3 α1β0 conv (f.c2) is stored, as a
-    /// packing; the graph's cache holds one packing per conv (W, for the forward), no W⁺.
+    /// The composite's folded weights are deferred, so the flipped kernel of the one
+    /// stride-1 3×3 α1β0 conv (f.c2) is packed per call from the forward's packing, not
+    /// kept; the graph's cache holds one packing per conv (W, for the forward), no W⁺.
     func testOnlyPackingsAreStored() throws {
         let ex = try explainer()
         var rng = Rng(state: 5)
         _ = try ex.prpExplainer.explain(rng.tensor([1, 3, 12, 12]), prototypes: [0, 2], location: .max)
-        XCTAssertEqual(ex.propagator.packedWeights.count, 1)
+        XCTAssertEqual(ex.propagator.packedWeights.count, 0)
         XCTAssertEqual(ex.propagator.graph.packedConvWeights.count, 3)
         XCTAssertEqual(ex.propagator.negativeWeights.count, 1, "W⁻ only for the first (z^B) conv")
     }

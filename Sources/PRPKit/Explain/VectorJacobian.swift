@@ -20,7 +20,8 @@ extension RelevancePropagator {
         switch node.op {
         case .conv2d:
             return [layerInputGradient(node, g, weight: { parameter("weight")! }, inputShape: shapes[0], keepsFlipped: true,
-                                       signDefinite: rules[node.name]??.definition.hook?.signDefiniteWeight == true)]
+                                       signDefinite: rules[node.name]??.definition.hook?.signDefiniteWeight == true,
+                                       graphWeightSign: overrides["weight"] == nil ? 0 : nil)]
         case .linear:
             return [Kernels.linearInputGradient(g, weight: parameter("weight")!)]
         case .maxPool2d:

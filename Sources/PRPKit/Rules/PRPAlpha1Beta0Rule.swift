@@ -52,7 +52,7 @@ struct PRPAlpha1Beta0Rule: RuleDefinition {
         let n = Kernels.rowBroadcast(g, cache.denominator, divide: true)
         let out = Kernels.rowBroadcast(engine.layerInputGradient(node, n, weight: { engine.positiveWeight(node) },
                                                                  inputShape: inputShape, keepsFlipped: true,
-                                                                 signDefinite: true), cache.xPlus)
+                                                                 signDefinite: true, graphWeightSign: 1), cache.xPlus)
         if let xm = cache.xMinus {
             Kernels.accumulate(out, Kernels.rowBroadcast(engine.layerInputGradient(node, n, weight: { engine.negativeWeight(node) },
                                                                                    inputShape: inputShape), xm))

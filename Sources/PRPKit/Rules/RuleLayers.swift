@@ -39,14 +39,27 @@ extension RelevancePropagator {
     /// this propagator's cache (rules differ between propagators of one graph); `weight`
     /// is then only called to make that packing. `signDefinite`: the weight has one sign
     /// (α1β0's W⁺), so its flipped kernel keeps the direct kernel.
+    /// `graphWeightSign`: the rule's weight is the graph weight's part of that sign (+1
+    /// W⁺, −1 W⁻, 0 W itself). When the graph's weight is deferred (a composite's folded
+    /// weight, whose one stored copy is the forward's packing) and that packing is in a
+    /// GEMM layout, the flipped kernel's packing is made from it for this call only (the
+    /// weight unpacked with its sign, then gathered into the packing) — the same floats as
+    /// the kept packing, without a second stored copy of the weights.
     func layerInputGradient(_ node: Node, _ g: Tensor, weight: () -> Tensor, inputShape: [Int],
-                            keepsFlipped: Bool = false, signDefinite: Bool = false) -> Tensor {
+                            keepsFlipped: Bool = false, signDefinite: Bool = false,
+                            graphWeightSign: Int? = nil) -> Tensor {
         guard case .conv2d(let a) = node.op else { return Kernels.linearInputGradient(g, weight: weight()) }
         let shape = graph.parameterShape(node, "weight")!
         if keepsFlipped, Kernels.transposedAsForward(shape, a) {
             let t = Kernels.flippedConvAttributes(shape, a)
             let flippedShape = [shape[1], shape[0], shape[2], shape[3]]
             let layout = Kernels.conv2dWeightLayout(input: g.shape, weight: flippedShape, t, signDefinite: signDefinite)
+            if let sign = graphWeightSign, graph.isDeferred(node, "weight"), layout == .direct || layout == .transposed,
+               let forward = graph.packedConvWeights.gemmPacking(node.name, shape: shape) {
+                let packed = PackedConvWeights(flippedTransposedOf: forward.unpacked(sign: sign), layout: layout,
+                                               kernels: GEMMKernelSet.current)
+                return Kernels.conv2d(g, packed: packed, bias: nil, t)
+            }
             let packed = packedWeights.packed(node.name + "\u{2}flipped", shape: flippedShape, groups: 1,
                                               layout: layout) { Kernels.flippedTransposedKernel(weight()) }
             return Kernels.conv2d(g, packed: packed, bias: nil, t)

@@ -89,6 +89,41 @@ public final class PackedConvWeights: @unchecked Sendable {
         }
     }
 
+    /// The packing, in `layout` (direct or transposed) for the kernel set `ks`, of the
+    /// flipped, transposed kernel of `w` (Cout, Cin, kH, kW): the floats of
+    /// `PackedConvWeights(weight: Kernels.flippedTransposedKernel(w), groups: 1, layout:)`,
+    /// gathered in one pass that writes the packing in order (the flip alone scatters its
+    /// writes a channel stride apart, which costs more than packing). Lets a backward
+    /// pass through a stride-1 convolution use a packing that exists only for that call.
+    package init(flippedTransposedOf w: Tensor, layout: ConvWeightLayout, kernels ks: GEMMKernelSet) {
+        precondition(layout == .direct || layout == .transposed, "prpkit: a flipped kernel packs in a GEMM layout")
+        let (co, ci, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        level = ks.level; mr = ks.mr; nr = ks.nr; kc = GEMMBlocking.kc
+        shape = [ci, co, kh, kw]; groups = 1; self.layout = layout
+        count = max(PackedConvWeights.floats(shape, groups: 1, layout: layout, kernels: ks), 16)
+        pointer = TensorPool.take(count)
+        if MemoryTrace.enabled { MemoryTrace.packedBytes.withLock { $0 += count * 4 } }
+        let taps = kh * kw, kT = co * taps
+        if ci == 0 || kT == 0 { return }
+        let tile = layout == .transposed ? nr : mr
+        let pad = (ci + tile - 1) / tile * tile, panels = pad / tile, blocks = (kT + kc - 1) / kc
+        let src = UnsafePointer(w.data), dst = pointer, kcB = kc
+        Parallel.forEach(blocks * panels) { job in
+            let pc = (job / panels) * kcB, s = job % panels, kcb = Swift.min(kcB, kT - pc)
+            let d = dst + pad * pc + s * tile * kcb
+            let rows = Swift.min(tile, ci - s * tile)
+            for kk in 0..<kcb {
+                // Column (o, ky, kx) of row c is W[o][c][kh − 1 − ky][kw − 1 − kx].
+                let kt = pc + kk, o = kt / taps, r = kt % taps
+                let tap = (kh - 1 - r / kw) * kw + (kw - 1 - r % kw)
+                let column = src + (o * ci + s * tile) * taps + tap
+                let row = d + kk * tile
+                for i in 0..<rows { row[i] = column[i * taps] }
+                for i in rows..<tile { row[i] = 0 }
+            }
+        }
+    }
+
     deinit {
         if MemoryTrace.enabled { MemoryTrace.packedBytes.withLock { $0 -= count * 4 } }
         TensorPool.give(pointer, count: count)
