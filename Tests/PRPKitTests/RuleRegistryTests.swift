@@ -15,6 +15,7 @@ final class RuleRegistryTests: XCTestCase {
         .stackedSum(stabilityFactor: 1e-5, epsilonOnSign: true), .prototypeSimilarity(stabilityFactor: 1e-8),
         .prototypeSimilarityByContribution(stabilityFactor: 1e-3), .alphaBeta(alpha: 1, beta: 0, stabilizer: 1e-5),
         .generalizedGamma(0.5, stabilizer: 1e-4), .norm(stabilizer: 1e-3),
+        .gate(signal: 1), .layerNormEpsilon(stabilityFactor: 1e-4, setBiasToZero: false),
     ]
 
     func testEveryRuleHasASampleAndAUniqueName() {

@@ -8,26 +8,29 @@ enum BatchNormMerge {
     }
 
     /// Ops that stand for modules (children in the module tree); functional ops
-    /// (add, flatten, reshape, concat) are not children of anything.
-    static let moduleKinds: Set<String> = [
-        "conv2d", "linear", "batch_norm2d", "relu", "sigmoid", "tanh", "dropout",
+    /// (add, mul, flatten, reshape, concat) are not children of anything.
+    static let moduleKinds: Set<String> = Set([
+        "conv2d", "linear", "batch_norm2d", "layer_norm", "relu", "sigmoid", "tanh", "dropout",
         "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-    ]
+    ] + Activation.allCases.map(\.rawValue))
 
-    /// For every batch_norm2d among `scope`, the conv2d it merges into: its previous
-    /// sibling in order of first call, which must be a conv2d (CaBRNet raises otherwise).
-    static func pairs(in nodes: [Node], scope: Set<String>) throws -> [(conv: String, bn: String)] {
+    /// For every batch_norm2d among `scope` that CaBRNet merges, the conv2d it merges into:
+    /// its previous sibling in order of first call, which must be a conv2d whose output
+    /// only that BatchNorm reads. CaBRNet raises for the others (DenseNet's BN → ReLU →
+    /// conv, a BatchNorm after a concatenation); prpkit keeps them as they are (the
+    /// composites give them their own rule).
+    static func pairs(in nodes: [Node], scope: Set<String>) -> [(conv: String, bn: String)] {
         var result: [(String, String)] = []
         let modules = nodes.filter { scope.contains($0.name) && moduleKinds.contains($0.op.kind) }
+        var readers: [String: Int] = [:]
+        for node in nodes { for input in node.inputs { readers[input, default: 0] += 1 } }
         var merged = Set<String>()
         for (i, node) in modules.enumerated() where node.op.kind == "batch_norm2d" {
             let p = parent(node.name)
             // The closest earlier module node inside the same parent (at any depth).
             let previous = modules[..<i].last { p.isEmpty || $0.name.hasPrefix(p + ".") }
-            guard let prev = previous, parent(prev.name) == p, prev.op.kind == "conv2d", !merged.contains(prev.name) else {
-                throw PRPKitError.invalidArgument(
-                    "could not merge BatchNorm '\(node.name)': missing target Conv2d right before it (CaBRNet raises here too)")
-            }
+            guard let prev = previous, parent(prev.name) == p, prev.op.kind == "conv2d", !merged.contains(prev.name),
+                  node.inputs == [prev.name], readers[prev.name] == 1 else { continue }
             merged.insert(prev.name)
             result.append((prev.name, node.name))
         }

@@ -67,7 +67,8 @@ public enum Composites {
         var deferred = graph.deferredParameters
         var byNode: [String: Rule] = [:]
 
-        for (convName, bnName) in try BatchNormMerge.pairs(in: graph.nodes, scope: scope) {
+        let mergePairs = BatchNormMerge.pairs(in: graph.nodes, scope: scope)
+        for (convName, bnName) in mergePairs {
             let conv = nodes.first { $0.name == convName }!, bn = nodes.first { $0.name == bnName }!
             guard case .batchNorm2d(let eps) = bn.op else { continue }
             let weight = graph.parameter(conv, "weight")!
@@ -106,12 +107,13 @@ public enum Composites {
         var outputs = graph.outputs
         if options.corrected {
             // Exact merge: the folded conv already computes the BatchNorm's output.
-            let merged = Dictionary(uniqueKeysWithValues: try BatchNormMerge.pairs(in: graph.nodes, scope: scope).map { ($0.bn, $0.conv) })
+            let merged = Dictionary(uniqueKeysWithValues: mergePairs.map { ($0.bn, $0.conv) })
             nodes.removeAll { merged[$0.name] != nil }
             for i in nodes.indices { nodes[i].inputs = nodes[i].inputs.map { merged[$0] ?? $0 } }
             outputs = outputs.map { merged[$0] ?? $0 }
         }
 
+        let mergedBatchNorms = Set(mergePairs.map(\.bn))
         var firstConv = true
         for node in nodes where scope.contains(node.name) {
             switch node.op.kind {
@@ -149,15 +151,23 @@ public enum Composites {
                                                         setBiasToZero: options.setBiasToZero)
                 }
                 firstConv = false
-            case "add": byNode[node.name] = .stackedSum(stabilityFactor: options.stabilityFactor,
-                                                        epsilonOnSign: options.corrected)
+            // The corrected composite's convs hook their input tensors (Captum's form): a
+            // value read by a conv and a residual sum gets one hook, which multiplies the
+            // total signal by the value. The sum must then hand on a signal too (LRP-ε in
+            // hook form, the same ε·sign0-stabilised rule); CaBRNet's StackedSum hands on
+            // relevance, right only beside CaBRNet's own (hook-free) conv rules.
+            case "add" where options.corrected: byNode[node.name] = .epsilon(options.stabilityFactor)
+            case "add": byNode[node.name] = .stackedSum(stabilityFactor: options.stabilityFactor)
             case "max_pool2d": byNode[node.name] = .gradient()
             // LRP-ε on the sigmoid, R_z = z·σ'(z)·R/σ(z): what the conv below then divides by z
             // keeps the sigmoid's slope and sign (identity would flip the relevance of every
             // channel with z < 0 and weight channels by 1/z).
             case "sigmoid" where options.corrected: byNode[node.name] = .epsilon(options.stabilityFactor)
+            case "batch_norm2d" where !mergedBatchNorms.contains(node.name):
+                byNode[node.name] = .passThrough()  // see CompositeExtensions.swift
             case "batch_norm2d", "sigmoid": byNode[node.name] = .identity()
-            default: break
+            default:
+                if let rule = try extensionRule(node, in: graph, options: options) { byNode[node.name] = rule }
             }
         }
 
@@ -184,6 +194,7 @@ public enum Composites {
             byNode[similarity] = .passThrough()
             outputs = [similarity]
         }
+        for name in gateBranches(nodes, outputs: outputs, rules: byNode) { byNode[name] = .passThrough() }
         let used = Set(nodes.flatMap { $0.parameters.values })
         params = params.filter { used.contains($0.key) }
         deferred = deferred.filter { used.contains($0.key) }

@@ -94,7 +94,8 @@ public final class RelevancePropagator: @unchecked Sendable {
                 // relu(x) > 0 exactly where x > 0: its output (kept anyway when the next
                 // layer's rule reads it) gives the mask, so its input need not stay alive.
                 case .relu: reads.insert(node.name)
-                case .sigmoid, .tanh, .activation, .l2Distance, .logSimilarity, .expSimilarity: reads.insert(node.inputs[0])
+                case .sigmoid, .tanh, .activation, .layerNorm, .l2Distance, .logSimilarity, .expSimilarity: reads.insert(node.inputs[0])
+                case .mul: reads.formUnion(node.inputs)
                 default: break
                 }
             }

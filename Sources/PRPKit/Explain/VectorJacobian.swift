@@ -6,8 +6,8 @@ extension RelevancePropagator {
     /// The ordinary backward of `node` for signal `g` (B rows, B a multiple of the
     /// forward batch), with the rule's parameters in `overrides`. One entry per node
     /// input; nil where no signal flows. Reads values only for relu (its output), sigmoid,
-    /// tanh, the other activations and the prototype head's ops (their input; `forwardNeeds` keeps those); every
-    /// other op needs only the input shapes.
+    /// tanh, the other activations, layer norm, mul and the prototype head's ops (their
+    /// inputs; `forwardNeeds` keeps those); every other op needs only the input shapes.
     func vectorJacobian(_ node: Node, _ g: Tensor, state: ForwardState,
                         overrides: [String: Tensor?]) throws -> [Tensor?] {
         let shapes = node.inputs.map { state.shapes[$0]! }
@@ -58,6 +58,22 @@ extension RelevancePropagator {
             return [Kernels.rowBroadcast(g, d)]
         case .activation(let a):
             return [Kernels.rowBroadcast(g, Kernels.activationDerivative(state.activation(node.inputs[0]), a))]
+        case .layerNorm(let eps):
+            return [Kernels.layerNormChannelsInputGradient(g, input: state.activation(node.inputs[0]),
+                                                           weight: parameter("weight")!, epsilon: eps)]
+        case .channelScale:
+            return [Kernels.channelScale(g, parameter("weight")!)]
+        case .mul:
+            // d(a·b)/da = b, d(a·b)/db = a; a per-channel gate's gradient sums over the pixels.
+            let operands = node.inputs.map(state.activation), k = rows / state.batch
+            return (0..<2).map { i in
+                let own = shapes[i], other = operands[1 - i]
+                if own == other.shape { return Kernels.rowBroadcast(g, other) }
+                if own.dropFirst().reduce(1, *) > other.shape.dropFirst().reduce(1, *) {
+                    return Kernels.planeScale(g, other, rowsPerGate: k)
+                }
+                return Kernels.planeDot(g, other, gateShape: own)
+            }
         case .dropout:
             return [g]
         case .add:

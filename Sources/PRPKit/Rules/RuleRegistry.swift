@@ -5,6 +5,7 @@ enum RuleRegistry {
         EpsilonRule.self, GammaRule.self, Alpha1Beta0Rule.self, IdentityRule.self, GradientRule.self,
         PassThroughRule.self, ZBetaRule.self, PRPAlpha1Beta0Rule.self, StackedSumRule.self,
         PrototypeSimilarityRule.self, AlphaBetaRule.self, GeneralizedGammaRule.self, NormRule.self,
+        GateRule.self, LayerNormEpsilonRule.self,
     ]
 
     static let byName: [String: any RuleDefinition.Type] = {

@@ -114,6 +114,10 @@ extension Graph {
         case .sigmoid: return Kernels.sigmoid(x[0])
         case .tanh: return Kernels.tanh(x[0])
         case .activation(let a): return Kernels.activation(x[0], a)
+        case .layerNorm(let eps):
+            return Kernels.layerNormChannels(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias")!, epsilon: eps)
+        case .channelScale: return Kernels.channelScale(x[0], parameter(node, "weight")!)
+        case .mul: return Kernels.multiply(x[0], x[1])
         case .dropout: return x[0]
         case .add: return Kernels.add(x[0], x[1], into: reuse)
         case .flatten, .reshape:

@@ -22,7 +22,7 @@ extension Op {
                             ("divisor_override", a.divisorOverride.map { .number(Double($0)) } ?? .null)])
         case .adaptiveAvgPool2d(let o):
             return .object([("output_size", pair(o))])
-        case .batchNorm2d(let eps):
+        case .batchNorm2d(let eps), .layerNorm(let eps):
             return .object([("epsilon", real(eps))])
         case .flatten(let s, let e):
             return .object([("start_dim", .number(Double(s))), ("end_dim", .number(Double(e)))])
@@ -36,7 +36,7 @@ extension Op {
             return .object([("epsilon", real(eps))])
         case .expSimilarity(let eps, let logp):
             return .object([("epsilon", real(eps)), ("log_probabilities", .bool(logp))])
-        case .linear, .relu, .sigmoid, .tanh, .activation, .dropout, .add, .spatialMin, .spatialMax:
+        case .linear, .relu, .sigmoid, .tanh, .activation, .dropout, .add, .mul, .channelScale, .spatialMin, .spatialMax:
             return .object([])
         }
     }
@@ -75,6 +75,12 @@ extension Op {
             let eps = try a.float("epsilon", min: 0)
             try a.finish(["epsilon"])
             self = .batchNorm2d(epsilon: eps)
+        case "layer_norm":
+            let eps = try a.float("epsilon", min: 0)
+            try a.finish(["epsilon"])
+            self = .layerNorm(epsilon: eps)
+        case "channel_scale": try a.finish([]); self = .channelScale
+        case "mul": try a.finish([]); self = .mul
         case "relu": try a.finish([]); self = .relu
         case "sigmoid": try a.finish([]); self = .sigmoid
         case "tanh": try a.finish([]); self = .tanh

@@ -20,6 +20,15 @@ public enum Op: Equatable, Sendable {
     /// ReLU6, SiLU, GELU, hard-swish, hard-sigmoid (see `Activation`); its kind is the
     /// activation's name.
     case activation(Activation)
+    /// Layer norm over the channels (axis 1) at every pixel, as torch's layer_norm over
+    /// the last dimension of the channels-last tensor (ConvNeXt's LayerNorm / LayerNorm2d).
+    /// Parameters: `weight`, `bias` (C).
+    case layerNorm(epsilon: Float)
+    /// Per-channel multiply by parameter `weight` (C) (ConvNeXt's layer scale).
+    case channelScale
+    /// Elementwise product of two tensors of equal shape, or of (N, C, H, W) and a
+    /// per-channel gate (N, C, 1, 1) in either order (squeeze-excitation).
+    case mul
     /// Identity at inference.
     case dropout
     /// Elementwise sum of two tensors of equal shape.
@@ -55,6 +64,9 @@ public enum Op: Equatable, Sendable {
         case .sigmoid: return "sigmoid"
         case .tanh: return "tanh"
         case .activation(let a): return a.rawValue
+        case .layerNorm: return "layer_norm"
+        case .channelScale: return "channel_scale"
+        case .mul: return "mul"
         case .dropout: return "dropout"
         case .add: return "add"
         case .flatten: return "flatten"
@@ -73,6 +85,8 @@ public enum Op: Equatable, Sendable {
         switch self {
         case .conv2d, .linear: return (["weight"], ["bias"])
         case .batchNorm2d: return (["weight", "bias", "running_mean", "running_var"], [])
+        case .layerNorm: return (["weight", "bias"], [])
+        case .channelScale: return (["weight"], [])
         case .l2Distance: return (["prototypes"], [])
         default: return ([], [])
         }
@@ -81,7 +95,7 @@ public enum Op: Equatable, Sendable {
     /// Number of tensor inputs; nil means one or more.
     public var arity: Int? {
         switch self {
-        case .add: return 2
+        case .add, .mul: return 2
         case .concat: return nil
         default: return 1
         }

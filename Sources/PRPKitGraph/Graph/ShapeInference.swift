@@ -63,6 +63,18 @@ package enum ShapeInference {
             return inputs[0]
         case .relu, .sigmoid, .tanh, .activation, .dropout:
             return inputs[0]
+        case .layerNorm, .channelScale:
+            let s = inputs[0]
+            guard s.count >= 2 else { throw fail(name, "\(node.op.kind) needs (N, C, …), got \(s)") }
+            for role in node.op.parameterRoles.required where parameters[role] != [s[1]] {
+                throw fail(name, "\(node.op.kind) \(role) must be [\(s[1])], got \(parameters[role] ?? [])")
+            }
+            return s
+        case .mul:
+            guard let out = Kernels.multiplyShape(inputs[0], inputs[1]) else {
+                throw fail(name, "mul needs equal shapes or (N, C, H, W) and a per-channel (N, C, 1, 1), got \(inputs[0]) and \(inputs[1])")
+            }
+            return out
         case .add:
             guard inputs[0] == inputs[1] else { throw fail(name, "add needs equal shapes, got \(inputs[0]) and \(inputs[1])") }
             return inputs[0]

@@ -10,11 +10,13 @@ from .cabrnet import CabrnetParts
 from .graph import _Graph, _describe
 from .leaves import (_FUNCTIONAL_KINDS, _cabrnet_leaf_types, _composite_leaf_types, _plain_subclass_leaf,
                      _rules_leaf)
+from .modern_ops import ModernOps
 from .torch_ops import TorchOps
 from .tracing import _Const, _concrete_args, _fetch_attr
+from .values import _TensorAttribute
 
 
-class _Converter(TorchOps, CabrnetParts):
+class _Converter(TorchOps, ModernOps, CabrnetParts):
     """Maps the nodes of torch.fx graphs onto a `_Graph`."""
 
     def __init__(self, graph: _Graph, rules: dict | None = None, similarity_head: bool = False) -> None:
@@ -114,11 +116,9 @@ class _Converter(TorchOps, CabrnetParts):
                     self.function_rules(first_new)
             elif n.op == "get_attr":
                 obj = _fetch_attr(gm, n.target)
-                if isinstance(obj, torch.Tensor):
-                    raise UnsupportedOperation(
-                        f"{prefix}{n.target}: a tensor attribute used directly in the computation "
-                        f"(get_attr of {_describe(obj)}) is not supported")
-                out = _Const(obj)
+                # A tensor read as an attribute (ConvNeXt's layer scale, LayerNorm2d's weight):
+                # only the ops that take one accept it (see values._TensorAttribute).
+                out = _TensorAttribute(obj, f"{prefix}{n.target}") if isinstance(obj, torch.Tensor) else _Const(obj)
             else:
                 raise UnsupportedOperation(f"{prefix}{n.name}: unknown fx node kind {n.op!r}")
             env[n] = out

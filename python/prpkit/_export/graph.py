@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import UnsupportedOperation
+from .values import _ChannelsLast, _TensorAttribute
 
 
 def _pair(v, what: str) -> list[int]:
@@ -76,6 +77,13 @@ class _Graph:
     def node(self, name: str, op: str, inputs: list[str], attributes: dict | None = None,
              parameters: dict[str, str] | None = None) -> str:
         for i in inputs:
+            if isinstance(i, _TensorAttribute):
+                raise UnsupportedOperation(f"node '{name}' ({op}): a {i.describe()} used directly in the computation "
+                                           f"is not supported (only as a per-channel scale, attribute * x)")
+            if isinstance(i, _ChannelsLast):
+                raise UnsupportedOperation(f"node '{name}' ({op}): its input is a channels-last tensor (made by "
+                                           f"permute(0, 2, 3, 1)); prpkit converts Linear, LayerNorm, activations, "
+                                           f"dropout and the permute back there")
             if not isinstance(i, str):
                 raise UnsupportedOperation(f"node '{name}' ({op}): input {i!r} is not a tensor value")
         name = self.unique(name)

@@ -11,6 +11,7 @@ from .graph import (_adaptive_size, _avg_pool_attrs, _conv2d_attrs, _describe, _
                     _max_pool_attrs)
 from .leaves import _cabrnet_leaf_types, _composite_leaf_types, _composite_types, _overrides_forward
 from .tracing import _COMPARISONS, _Const, _bind, _example_from_meta
+from .values import _ChannelsLast
 
 
 class TorchOps:
@@ -29,6 +30,8 @@ class TorchOps:
         x = args[0] if args else None
         if kwargs:
             raise UnsupportedOperation(f"{name} ({_describe(m)}): keyword arguments {list(kwargs)} in the call")
+        if isinstance(x, _ChannelsLast):
+            return self.channels_last_module(m, name, n, args, kwargs, meta)
         g = self.g
         comp = _composite_types()
         if getattr(type(m), "_prpkit_op", None) == "add":
@@ -88,6 +91,9 @@ class TorchOps:
             return self.flatten(name, x, n, m.start_dim, m.end_dim)
         if isinstance(m, nn.Sequential) and len(m) == 0:
             return x
+        out = self.modern_module(m, name, n, list(args))
+        if out is not NotImplemented:
+            return out
         raise UnsupportedOperation(f"unsupported module {name} of type {_describe(m)}")
 
     def batch_norm(self, name, x, weight, bias, mean, var, eps, c, where):
@@ -110,6 +116,11 @@ class TorchOps:
         import torch.nn.functional as F
         g = self.g
         where = f"{name} (function {_fn_name(fn)})"
+        if args and isinstance(args[0], _ChannelsLast):
+            return self.channels_last_call(fn, name, n, args, kwargs, method=False)
+        out = self.modern_function(fn, name, n, args, kwargs)
+        if out is not NotImplemented:
+            return out
         if fn in (operator.add, operator.iadd, torch.add):
             return self.add(name, n, args, kwargs, where, inplace=fn is operator.iadd)
         if fn in (F.relu, torch.relu, torch.relu_, F.relu_):
@@ -188,6 +199,11 @@ class TorchOps:
         g = self.g
         where = f"{name} (method Tensor.{method})"
         self_ = args[0] if args else None
+        if isinstance(self_, _ChannelsLast):
+            return self.channels_last_call(method, name, n, args, kwargs, method=True)
+        out = self.modern_method(method, name, n, args, kwargs)
+        if out is not NotImplemented:
+            return out
         if method == "size" or method == "dim":
             return _Const(None)
         if method in ("add", "add_"):
