@@ -131,7 +131,11 @@ def test_composite_rules_follow_the_seed():
     assert any(r and r["rule"] == "prototype_similarity" for r in rules.values())
 
 
-def test_batchnorm_without_conv_is_an_error():
-    bad = torch.nn.Sequential(torch.nn.BatchNorm2d(3), torch.nn.Conv2d(3, 4, 3))
-    with pytest.raises(prpkit.InvalidArgumentError, match="BatchNorm"):
-        prpkit_composite(bad.eval(), example_input=torch.zeros(1, 3, 8, 8))
+def test_batchnorm_without_conv_passes_relevance_through():
+    """CaBRNet raises on a BatchNorm with no conv before it (DenseNet's BN → ReLU → conv);
+    prpkit keeps it and gives it pass-through (docs/backbones.md)."""
+    net = torch.nn.Sequential(torch.nn.BatchNorm2d(3), torch.nn.Conv2d(3, 4, 3)).eval()
+    with pytest.raises(Exception, match="BatchNorm|merge"):
+        cabrnet_prp.get_cabrnet_lrp_composite_model(net)
+    composite = prpkit_composite(net, example_input=torch.zeros(1, 3, 8, 8))
+    assert composite.rules["0"] == {"rule": "pass_through"}
