@@ -216,6 +216,37 @@ def elementwise_cases():
         kernel(name, "linear", {}, [xin], [n(y)], params)
 
 
+def _layer_norm_channels(x, w, b, eps):
+    """torch's layer_norm over the channels of (N, C, …): through the channels-last view."""
+    if x.dim() == 2:
+        return F.layer_norm(x, (x.shape[1],), w, b, eps)
+    return F.layer_norm(x.permute(0, 2, 3, 1), (x.shape[1],), w, b, eps).permute(0, 3, 1, 2)
+
+
+def channel_cases():
+    """Modern trunks' per-pixel ops: layer norm over channels, layer scale, channel gates."""
+    for name, shape, eps in [("layer_norm_nchw", (2, 6, 3, 4), 1e-6), ("layer_norm_rank2", (3, 7), 1e-5),
+                             ("layer_norm_wide", (1, 96, 2, 3), 1e-6)]:
+        r = rng(name)
+        x = (r.standard_normal(shape) * 2 + 0.5).astype(np.float32)
+        c = shape[1]
+        w = r.uniform(0.5, 1.5, c).astype(np.float32)
+        b = (r.standard_normal(c) * 0.5).astype(np.float32)
+        kernel(name, "layer_norm", {"epsilon": eps}, [x], [n(_layer_norm_channels(t(x), t(w), t(b), eps))],
+               {"weight": w, "bias": b})
+    r = rng("channel_scale")
+    x = r.standard_normal((2, 5, 3, 3)).astype(np.float32)
+    s = r.uniform(-1, 2, 5).astype(np.float32)
+    kernel("channel_scale", "channel_scale", {}, [x], [n(t(x) * t(s).view(1, 5, 1, 1))], {"weight": s})
+    r = rng("mul")
+    a = r.standard_normal((2, 4, 3, 5)).astype(np.float32)
+    b = r.standard_normal((2, 4, 3, 5)).astype(np.float32)
+    g = r.uniform(0, 1, (2, 4, 1, 1)).astype(np.float32)
+    kernel("mul_equal", "mul", {}, [a, b], [n(t(a) * t(b))])
+    kernel("mul_gate_first", "mul", {}, [g, a], [n(t(g) * t(a))])
+    kernel("mul_gate_second", "mul", {}, [a, g], [n(t(a) * t(g))])
+
+
 def similarity_cases():
     from cabrnet.core.utils import similarities as S
     grid = [
@@ -394,6 +425,12 @@ def run_graph_torch(graph, params, inputs):
             y = getattr(torch, op)(x[0])
         elif op == "dropout":
             y = x[0]
+        elif op == "layer_norm":
+            y = _layer_norm_channels(x[0], p["weight"], p["bias"], a["epsilon"])
+        elif op == "channel_scale":
+            y = x[0] * p["weight"].reshape([1, -1] + [1] * (x[0].dim() - 2))
+        elif op == "mul":
+            y = x[0] * x[1]
         elif op == "add":
             y = x[0] + x[1]
         elif op == "flatten":
@@ -452,6 +489,7 @@ def main():
         conv_cases()
         pool_cases()
         elementwise_cases()
+        channel_cases()
         similarity_cases()
     for c in KERNEL_CASES:
         save_model(os.path.join(kdir, c["name"] + ".prpkit"), c["graph"], c["params"])

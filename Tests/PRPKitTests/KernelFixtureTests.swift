@@ -24,6 +24,9 @@ final class KernelFixtureTests: XCTestCase {
         "adaptive_avg_pool2d": .relative(1e-5), "batch_norm2d": .relative(1e-5),
         "sigmoid": .relative(1e-5), "tanh": .relative(1e-5), "l2_distance": .relative(1e-5),
         "log_similarity": .relative(1e-5), "exp_similarity": .relative(1e-5),
+        // one product per element, the same operands: exact; layer norm's statistics are
+        // summed in another order (prpkit in double)
+        "mul": .exact, "channel_scale": .exact, "layer_norm": .relative(1e-5),
     ]
 
     /// All kernel fixtures, loaded once.
@@ -58,6 +61,9 @@ final class KernelFixtureTests: XCTestCase {
     func testBatchNorm2d() throws { try check("batch_norm2d") }
     func testReLU() throws { try check("relu") }
     func testSigmoid() throws { try check("sigmoid") }
+    func testLayerNorm() throws { try check("layer_norm") }
+    func testChannelScale() throws { try check("channel_scale") }
+    func testMul() throws { try check("mul") }
     func testTanh() throws { try check("tanh") }
     func testDropout() throws { try check("dropout") }
     func testAdd() throws { try check("add") }

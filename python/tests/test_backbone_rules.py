@@ -211,3 +211,41 @@ def test_residual_sum_in_hook_form_conserves_beside_hooked_convs():
     expected = CaptumLRP(stacked).attribute(x.clone(), target=0).detach().numpy()
     assert np.abs(got - expected).max() <= REL * np.abs(expected).max()
     assert abs(float(got.sum()) - out) > 0.1 * abs(out)
+
+
+def _gradient_check(module, x, targets):
+    """The gradient rule on every node = output × ∂y_t/∂x (torch autograd): the ordinary
+    backward of layer_norm (σ depending on x), mul and channel_scale."""
+    from prpkit.rules import GradientRule
+    model = prpkit.from_torch(module, example_input=x)
+    lrp = prpkit.LRP(model, rules={n["name"]: GradientRule() for n in model.nodes})
+    for target in targets:
+        xx = x.clone().requires_grad_(True)
+        y = module(xx)
+        y[(slice(None),) + target].sum().backward()
+        expected = (y[(slice(None),) + target].detach().view(-1, 1, 1, 1) * xx.grad).numpy()
+        got = np.asarray(lrp.attribute(x, target=target))
+        assert np.abs(got - expected).max() <= REL * np.abs(expected).max(), target
+
+
+def test_ordinary_backward_of_the_new_ops_is_torchs():
+    torch.manual_seed(3)
+    net = LayerNormBlock().eval()
+    with torch.no_grad():
+        net.norm.weight.uniform_(0.5, 1.5)
+        net.norm.bias.normal_(0, 0.5)
+    _gradient_check(net, torch.randn(2, 3, 6, 6), [(1, 2, 3), (0, 0, 0)])
+    gated = GatedBlock().eval()
+    _gradient_check(gated, torch.randn(2, 3, 6, 6), [(2, 1, 4), (3, 5, 5)])
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.layer_scale = nn.Parameter(torch.linspace(-1, 2, 4).view(4, 1, 1))
+
+        def forward(self, x):
+            y = self.conv(x)
+            return self.layer_scale * y * torch.sigmoid(y)  # layer scale; x·σ(x) written out
+
+    _gradient_check(Scaled().eval(), torch.randn(2, 3, 5, 5), [(1, 2, 2), (3, 0, 4)])
