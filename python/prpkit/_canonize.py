@@ -70,11 +70,13 @@ def merge_batch_norms(graph: dict, params: dict) -> tuple[dict, dict, list]:
         b = np.asarray(params[bias_name], dtype=np.float32) if bias_name else np.zeros(w.shape[0], np.float32)
         new_w = w * scale.reshape((-1,) + (1,) * (w.ndim - 1))
         new_b = (b - p["running_mean"]) * scale + p["bias"]
-        lw, lb = fresh(f"{layer['name']}.weight#merged"), fresh(f"{layer['name']}.bias#merged")
+        # Names apart from the native PRP composite's own merge ("…#merged", "…#reset"),
+        # which prpkit.composites builds on a canonized graph to read its gate rules.
+        lw, lb = fresh(f"{layer['name']}.weight#zennit_merged"), fresh(f"{layer['name']}.bias#zennit_merged")
         params[lw], params[lb] = new_w.astype(np.float32), new_b.astype(np.float32)
         layer["parameters"] = {"weight": lw, "bias": lb}
         c = scale.shape[0]
-        ones, zeros = fresh(f"{bn['name']}#reset.ones"), fresh(f"{bn['name']}#reset.zeros")
+        ones, zeros = fresh(f"{bn['name']}#zennit_reset.ones"), fresh(f"{bn['name']}#zennit_reset.zeros")
         params[ones], params[zeros] = np.ones(c, np.float32), np.zeros(c, np.float32)
         bn["parameters"] = {"weight": ones, "bias": zeros, "running_mean": zeros, "running_var": ones}
         merged.append((layer["name"], bn["name"]))

@@ -23,7 +23,7 @@ from typing import Any, Literal, NamedTuple, Sequence, overload
 
 import numpy as np
 
-from . import _canonize, _core, _torch_cache, composites
+from . import _canonize, _composite_extension, _core, _torch_cache, composites
 from ._convert import Conversion, TorchSource
 from ._model import Model, _as_input, _is_tensor, _torch
 from ._threads import num_threads
@@ -191,6 +191,8 @@ class LRP:
             config = json.loads(json.dumps(self._config))
             if explicit:
                 config.setdefault("rules", {}).setdefault("by_node", {}).update(explicit)
+        if self._composite is not None and explicit:
+            _composite_extension.refuse_product_overrides(model.graph, explicit, type(self._composite).__name__)
         text = json.dumps(config, sort_keys=True)
         key = self._explainer_key
         if key is None or key[0] is not model or key[1] != text:

@@ -12,10 +12,13 @@ or by zennit's registry name, ``composite="epsilon_plus"`` or
 ``"epsilon_alpha2_beta1"`` (`EpsilonGammaBox` needs its bounds, so it is given as an
 object). Each composite canonizes the model as zennit's ``VGGCanonizer`` /
 ``ResNetCanonizer`` do (BatchNorm merged into the layer before it), then gives every node
-a rule by its op: the composite's rule on conv2d, ε-LRP on linear, ``norm`` on additions
-and average pools, ``pass_through`` on activations and BatchNorm, the ordinary backward
-elsewhere (max pooling, dropout, flatten). docs/composites.md has the table and every
-place where prpkit's reading of zennit differs.
+a rule by its op: the composite's rule on conv2d (depthwise and grouped ones included),
+ε-LRP on linear, ``norm`` on additions and average pools, ``pass_through`` on activations,
+layer scale and BatchNorm, the ordinary backward elsewhere (max pooling, dropout, flatten).
+On the ops zennit has no rule for, prpkit extends it as its PRP composites do
+(`_composite_extension`): ``gate`` on products (squeeze-excitation) with their gate
+branches given no relevance, LRP-ε with the scale held constant on layer norm.
+docs/composites.md has the table and every place where prpkit's reading of zennit differs.
 """
 
 from __future__ import annotations
@@ -23,9 +26,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ._composite_extension import shared_rules
+
 __all__ = ["Composite", "EpsilonPlus", "EpsilonAlpha2Beta1", "EpsilonGammaBox", "NAMES", "resolve"]
 
-_PASS = {"relu", "sigmoid", "tanh", "activation", "batch_norm2d"}
+# Every activation op (each its own kind), layer scale and BatchNorm pass relevance through.
+_ACTIVATIONS = {"relu", "sigmoid", "tanh", "relu6", "silu", "gelu", "gelu_tanh", "hardswish", "hardsigmoid"}
+_PASS = _ACTIVATIONS | {"channel_scale", "batch_norm2d"}
 _NORM = {"add", "avg_pool2d", "adaptive_avg_pool2d"}
 _ORDINARY = {"flatten", "reshape", "concat"}
 
@@ -94,12 +101,19 @@ class Composite:
                                      f"{[r for r in readers[n['inputs'][0]] if r != n['name']]}; the composites do not "
                                      f"support a linear layer sharing its input")
                 out[n["name"]] = {"rule": "epsilon", "epsilon": self.epsilon}
+            elif op == "layer_norm":
+                # prpkit's extension (Ali et al. 2022's LN-rule): LRP-ε with the normalising
+                # scale held constant; ε and the kept bias as zennit's Epsilon on linear layers.
+                out[n["name"]] = {"rule": "layer_norm_epsilon", "stability_factor": self.epsilon,
+                                  "set_bias_to_zero": False}
             elif op in _NORM:
                 out[n["name"]] = {"rule": "norm", "stabilizer": self.stabilizer}
             elif op in _PASS:
                 out[n["name"]] = {"rule": "pass_through"}
             elif op not in _ORDINARY:
                 out[n["name"]] = {"rule": "gradient"}
+        # Products and their gate branches, decided as in the PRP composites.
+        out.update(shared_rules(model, type(self).__name__))
         return out
 
 
