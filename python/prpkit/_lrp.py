@@ -191,11 +191,11 @@ class LRP:
             config = json.loads(json.dumps(self._config))
             if explicit:
                 config.setdefault("rules", {}).setdefault("by_node", {}).update(explicit)
-        if self._composite is not None and explicit:
-            _composite_extension.refuse_product_overrides(model.graph, explicit, type(self._composite).__name__)
         text = json.dumps(config, sort_keys=True)
         key = self._explainer_key
         if key is None or key[0] is not model or key[1] != text:
+            if self._composite is not None and explicit:
+                _composite_extension.refuse_product_overrides(model.graph, explicit, type(self._composite).__name__)
             self._explainer = _core.Explainer(model._core, text)
             self._explainer_key = (model, text)
         return self._explainer, conversion
