@@ -17,8 +17,6 @@ from . import _core
 
 __all__ = ["shared_rules", "refuse_product_overrides"]
 
-# The native composite over the whole graph (no prototype head), CaBRNet's defaults.
-_NATIVE = json.dumps({"composite": "cabrnet_prp", "composite_options": {"similarity_head": False}})
 
 
 def shared_rules(model, composite_name: str) -> dict:
@@ -28,11 +26,21 @@ def shared_rules(model, composite_name: str) -> dict:
     layer scale, BatchNorms, and every node of a gate branch (all its paths to the output
     enter a gate: squeeze-excitation's pooling, small convs and sigmoid). Empty for a graph
     without products (the composites' own table then says everything)."""
-    if not any(n["op"] == "mul" for n in model.graph["nodes"]):
+    nodes = model.graph["nodes"]
+    if not any(n["op"] == "mul" for n in nodes):
         return {}
+    # The native composite over the whole graph (no prototype head), CaBRNet's defaults. A
+    # node it leaves without a rule (e.g. a prototype head's ops, which have no Captum
+    # default) gets the gradient by kind, so that only a product it cannot read can fail it;
+    # its own rules by node (all that is read here) win over rules by kind.
+    fill = {n["op"]: {"rule": "gradient"} for n in nodes if n["op"] != "mul"}
+    config = {"composite": "cabrnet_prp", "composite_options": {"similarity_head": False},
+              "rules": {"by_kind": fill}}
     try:
-        native = json.loads(_core.Explainer(model._core, _NATIVE).rules_json())
+        native = json.loads(_core.Explainer(model._core, json.dumps(config)).rules_json())
     except _core.UnsupportedError as e:
+        if "cannot tell the signal" not in str(e):
+            raise
         raise ValueError(f"{composite_name}: {e}. The named composites cannot explain a product whose signal "
                          f"they cannot tell from its gate") from None
     return {name: rule for name, rule in native.items()
