@@ -18,7 +18,6 @@ from . import _core
 __all__ = ["shared_rules", "refuse_product_overrides"]
 
 
-
 def shared_rules(model, composite_name: str) -> dict:
     """``{node: rule JSON}`` the named composites take from the native PRP composite of
     `model` (a canonized `prpkit.Model`): ``gate`` on every ``mul`` (its ``signal``), and
