@@ -245,6 +245,10 @@ def channel_cases():
     kernel("mul_equal", "mul", {}, [a, b], [n(t(a) * t(b))])
     kernel("mul_gate_first", "mul", {}, [g, a], [n(t(g) * t(a))])
     kernel("mul_gate_second", "mul", {}, [a, g], [n(t(a) * t(g))])
+    r = rng("softmax")
+    x = (r.standard_normal((2, 7, 3, 4)) * 4).astype(np.float32)
+    x[0, :, 0, 0] = [80.0, 79.0, -80.0, 0.0, 1.0, 2.0, 3.0]  # large logits: the shift by the maximum
+    kernel("softmax_channels", "softmax", {}, [x], [n(torch.softmax(t(x), 1))])
 
 
 def similarity_cases():
@@ -431,6 +435,8 @@ def run_graph_torch(graph, params, inputs):
             y = x[0] * p["weight"].reshape([1, -1] + [1] * (x[0].dim() - 2))
         elif op == "mul":
             y = x[0] * x[1]
+        elif op == "softmax":
+            y = torch.softmax(x[0], 1)
         elif op == "add":
             y = x[0] + x[1]
         elif op == "flatten":

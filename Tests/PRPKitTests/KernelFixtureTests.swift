@@ -26,7 +26,7 @@ final class KernelFixtureTests: XCTestCase {
         "log_similarity": .relative(1e-5), "exp_similarity": .relative(1e-5),
         // one product per element, the same operands: exact; layer norm's statistics are
         // summed in another order (prpkit in double)
-        "mul": .exact, "channel_scale": .exact, "layer_norm": .relative(1e-5),
+        "mul": .exact, "channel_scale": .exact, "layer_norm": .relative(1e-5), "softmax": .relative(1e-5),
     ]
 
     /// All kernel fixtures, loaded once.
@@ -64,6 +64,7 @@ final class KernelFixtureTests: XCTestCase {
     func testLayerNorm() throws { try check("layer_norm") }
     func testChannelScale() throws { try check("channel_scale") }
     func testMul() throws { try check("mul") }
+    func testSoftmax() throws { try check("softmax") }
     func testTanh() throws { try check("tanh") }
     func testDropout() throws { try check("dropout") }
     func testAdd() throws { try check("add") }

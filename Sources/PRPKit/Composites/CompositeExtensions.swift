@@ -8,12 +8,14 @@
 ///   (ε, γ, α1β0, whose shares depend on the contributions w_ij·a_j only) this equals the
 ///   canonization that moves the BatchNorm's scale into that conv's weights;
 /// - products take the gate rule (the gate held constant, all relevance to the signal);
-/// - layer norm takes LRP-ε with its scale held constant.
+/// - layer norm takes LRP-ε with its scale held constant;
+/// - a softmax over channels (PIPNet's presence) holds its normaliser constant: each output
+///   is then a monotone function of its own input, and passes its relevance to it.
 extension Composites {
     /// The rule of `node` among the extension's ops, or nil for the others.
     static func extensionRule(_ node: Node, in graph: Graph, options: PRPCompositeOptions) throws -> Rule? {
         switch node.op {
-        case .activation, .channelScale: return .passThrough()
+        case .activation, .channelScale, .softmax: return .passThrough()
         case .layerNorm:
             return .layerNormEpsilon(stabilityFactor: options.stabilityFactor, setBiasToZero: options.setBiasToZero)
         case .mul: return .gate(signal: try gateSignal(node, in: graph))

@@ -93,7 +93,7 @@ public final class RelevancePropagator: @unchecked Sendable {
                 switch node.op {
                 // relu(x) > 0 exactly where x > 0: its output (kept anyway when the next
                 // layer's rule reads it) gives the mask, so its input need not stay alive.
-                case .relu: reads.insert(node.name)
+                case .relu, .softmax: reads.insert(node.name)
                 case .sigmoid, .tanh, .activation, .layerNorm, .l2Distance, .logSimilarity, .expSimilarity: reads.insert(node.inputs[0])
                 case .mul: reads.formUnion(node.inputs)
                 default: break

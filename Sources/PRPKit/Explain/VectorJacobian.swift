@@ -63,6 +63,8 @@ extension RelevancePropagator {
                                                            weight: parameter("weight")!, epsilon: eps)]
         case .channelScale:
             return [Kernels.channelScale(g, parameter("weight")!)]
+        case .softmax:
+            return [Kernels.softmaxChannelsInputGradient(g, output: state.activation(node.name))]
         case .mul:
             // d(a·b)/da = b, d(a·b)/db = a; a per-channel gate's gradient sums over the pixels.
             let operands = node.inputs.map(state.activation), k = rows / state.batch

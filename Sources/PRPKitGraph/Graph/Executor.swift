@@ -118,6 +118,7 @@ extension Graph {
             return Kernels.layerNormChannels(x[0], weight: parameter(node, "weight")!, bias: parameter(node, "bias")!, epsilon: eps)
         case .channelScale: return Kernels.channelScale(x[0], parameter(node, "weight")!)
         case .mul: return Kernels.multiply(x[0], x[1])
+        case .softmax: return Kernels.softmaxChannels(x[0])
         case .dropout: return x[0]
         case .add: return Kernels.add(x[0], x[1], into: reuse)
         case .flatten, .reshape:

@@ -36,7 +36,7 @@ extension Op {
             return .object([("epsilon", real(eps))])
         case .expSimilarity(let eps, let logp):
             return .object([("epsilon", real(eps)), ("log_probabilities", .bool(logp))])
-        case .linear, .relu, .sigmoid, .tanh, .activation, .dropout, .add, .mul, .channelScale, .spatialMin, .spatialMax:
+        case .linear, .relu, .sigmoid, .tanh, .activation, .dropout, .add, .mul, .channelScale, .softmax, .spatialMin, .spatialMax:
             return .object([])
         }
     }
@@ -80,6 +80,7 @@ extension Op {
             try a.finish(["epsilon"])
             self = .layerNorm(epsilon: eps)
         case "channel_scale": try a.finish([]); self = .channelScale
+        case "softmax": try a.finish([]); self = .softmax
         case "mul": try a.finish([]); self = .mul
         case "relu": try a.finish([]); self = .relu
         case "sigmoid": try a.finish([]); self = .sigmoid

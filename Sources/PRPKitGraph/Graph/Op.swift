@@ -24,6 +24,8 @@ public enum Op: Equatable, Sendable {
     /// the last dimension of the channels-last tensor (ConvNeXt's LayerNorm / LayerNorm2d).
     /// Parameters: `weight`, `bias` (C).
     case layerNorm(epsilon: Float)
+    /// Softmax over the channels (axis 1) at every pixel (PIPNet's prototype presence).
+    case softmax
     /// Per-channel multiply by parameter `weight` (C) (ConvNeXt's layer scale).
     case channelScale
     /// Elementwise product of two tensors of equal shape, or of (N, C, H, W) and a
@@ -66,6 +68,7 @@ public enum Op: Equatable, Sendable {
         case .activation(let a): return a.rawValue
         case .layerNorm: return "layer_norm"
         case .channelScale: return "channel_scale"
+        case .softmax: return "softmax"
         case .mul: return "mul"
         case .dropout: return "dropout"
         case .add: return "add"

@@ -70,6 +70,9 @@ package enum ShapeInference {
                 throw fail(name, "\(node.op.kind) \(role) must be [\(s[1])], got \(parameters[role] ?? [])")
             }
             return s
+        case .softmax:
+            guard inputs[0].count >= 2 else { throw fail(name, "softmax needs (N, C, …), got \(inputs[0])") }
+            return inputs[0]
         case .mul:
             guard let out = Kernels.multiplyShape(inputs[0], inputs[1]) else {
                 throw fail(name, "mul needs equal shapes or (N, C, H, W) and a per-channel (N, C, 1, 1), got \(inputs[0]) and \(inputs[1])")

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Per-pixel operations across or per channel of (N, C, spatial…) tensors (rank ≥ 2, the
 /// channels on axis 1): ConvNeXt's layer norm over channels and layer scale, and the
 /// channel gates of squeeze-excitation blocks. Backward forms take K signal rows per
@@ -95,6 +99,50 @@ extension Kernels {
                 }
                 let centre = Float(sum / Double(c))
                 for ch in 0..<c { op[gBase + ch * p] = xp[xBase + ch * p] * rstd * (s[ch] - centre) }
+            }
+        }
+        return out
+    }
+
+    /// Softmax over the channels at every pixel (torch.softmax(x, dim=1)): PIPNet's
+    /// prototype presence. Shifted by the channel maximum; the sum accumulates in double.
+    public static func softmaxChannels(_ x: Tensor) -> Tensor {
+        let (n, c, p) = channelView(x.shape)
+        let out = Tensor(uninitialized: x.shape)
+        let xp = x.data, op = out.data
+        Parallel.forRanges(n * p, minChunk: 64) { pixels in
+            for pixel in pixels {
+                let base = (pixel / p) * c * p + pixel % p
+                var top = -Float.infinity
+                for ch in 0..<c { top = Swift.max(top, xp[base + ch * p]) }
+                var sum = 0.0
+                for ch in 0..<c {
+                    let e = expf(xp[base + ch * p] - top)
+                    op[base + ch * p] = e
+                    sum += Double(e)
+                }
+                let inv = Float(1 / sum)
+                for ch in 0..<c { op[base + ch * p] *= inv }
+            }
+        }
+        return out
+    }
+
+    /// The input gradient of `softmaxChannels` from its output y: y ⊙ (g − Σ_C g·y).
+    /// g: (N·K, C, …), y: (N, C, …).
+    public static func softmaxChannelsInputGradient(_ g: Tensor, output y: Tensor) -> Tensor {
+        let (n, c, p) = channelView(y.shape)
+        let k = g.shape[0] / max(n, 1)
+        let out = Tensor(uninitialized: g.shape)
+        let gp = g.data, yp = y.data, op = out.data
+        Parallel.forRanges(g.shape[0] * p, minChunk: 64) { pixels in
+            for pixel in pixels {
+                let row = pixel / p, q = pixel % p
+                let yBase = (row / k) * c * p + q, gBase = row * c * p + q
+                var dot = 0.0
+                for ch in 0..<c { dot += Double(gp[gBase + ch * p] * yp[yBase + ch * p]) }
+                let d = Float(dot)
+                for ch in 0..<c { op[gBase + ch * p] = yp[yBase + ch * p] * (gp[gBase + ch * p] - d) }
             }
         }
         return out

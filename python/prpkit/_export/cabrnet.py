@@ -34,6 +34,8 @@ class CabrnetParts:
             return self.decision_lrp_wrapper(m, inputs, prefix)
         if isinstance(m, types["ProtoPNetClassifier"]):
             return self.protopnet_classifier(m, inputs, prefix)
+        if isinstance(m, types["PIPNetClassifier"]):
+            return self.pipnet_classifier(m, inputs, prefix)
         if self.similarity_head:
             return self.similarity_map(m, inputs, prefix)
         raise UnsupportedOperation(
@@ -117,6 +119,31 @@ class CabrnetParts:
                       {"prototypes": g.param(f"{prefix}prototypes", protos)})
         op, attrs = similarity
         return g.node(f"{prefix}similarities", op, [dist], attrs)
+
+    def pipnet_classifier(self, m, inputs, prefix):
+        """PIPNet's decision: its prototypes are the channels of the softmax over the
+        features' channels (the presence map, ``{prefix}similarities``, what PRP explains);
+        then presence = max over H, W and logits = presence · relu(W)ᵀ (+ b)."""
+        t = _cabrnet_types()["PIPNetClassifier"]
+        where = f"{prefix.rstrip('.')} ({_describe(m)})"
+        for method in ("similarities", "forward"):
+            if getattr(type(m), method) is not getattr(t, method):
+                raise UnsupportedOperation(f"{where}: overrides PIPNetClassifier.{method}; prpkit cannot tell what it "
+                                           f"computes")
+        g = self.g
+        presence_map = g.node(f"{prefix}similarities", "softmax", [inputs[0]])
+        if self.similarity_head:
+            return presence_map
+        import torch
+        presence = g.node(f"{prefix}prototype_presence", "spatial_max", [presence_map])
+        last = m.last_layer
+        with torch.no_grad():
+            weight = g.param(f"{prefix}last_layer.weight", array=torch.relu(last.weight).numpy())
+        params = {"weight": weight}
+        if last.bias is not None:
+            params["bias"] = g.param(f"{prefix}last_layer.bias", last.bias)
+        logits = g.node(f"{prefix}last_layer", "linear", [presence], {}, params)
+        return (presence_map, presence, logits)
 
     def protopnet_classifier(self, m, inputs, prefix):
         types = _cabrnet_types()

@@ -57,9 +57,11 @@ def _cabrnet_types():
             from cabrnet.archs.generic.conv_extractor import ConvExtractor
             from cabrnet.archs.generic.decision import CaBRNetClassifier
             from cabrnet.archs.protopnet.decision import ProtoPNetClassifier
+            from cabrnet.archs.pipnet.decision import PIPNetClassifier
             from cabrnet.core.utils import similarities as s
             _CAB_TYPES = {"CaBRNet": CaBRNet, "ConvExtractor": ConvExtractor,
                           "CaBRNetClassifier": CaBRNetClassifier, "ProtoPNetClassifier": ProtoPNetClassifier,
+                          "PIPNetClassifier": PIPNetClassifier,
                           "SquaredEuclideanDistance": s.SquaredEuclideanDistance,
                           "ProtoPNetDistance": s.ProtoPNetDistance, "ProtoTreeDistance": s.ProtoTreeDistance,
                           "LogDistance": s.LogDistance, "ExpDistance": s.ExpDistance,

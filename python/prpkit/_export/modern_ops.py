@@ -61,6 +61,8 @@ class ModernOps:
         if tv is not None and isinstance(m, tv["FrozenBatchNorm2d"]):
             return self.batch_norm(name, x, m.weight, m.bias, m.running_mean, m.running_var, m.eps,
                                    m.weight.shape[0], where)
+        if _is_plain(m, nn.Softmax):
+            return self.softmax(name, x, n, m.dim, where)
         if _is_plain(m, nn.LayerNorm):
             return self.layer_norm(name, x, n, m.normalized_shape, m.weight, m.bias, m.eps, where)
         if isinstance(x, _ChannelsLast):
@@ -114,6 +116,9 @@ class ModernOps:
             p = _bind(["input", "normalized_shape", "weight", "bias", "eps"], args, kwargs,
                            {"weight": None, "bias": None, "eps": 1e-5})
             return self.layer_norm(name, p["input"], n, p["normalized_shape"], p["weight"], p["bias"], p["eps"], where)
+        if fn in (F.softmax, torch.softmax):
+            p = _bind(["input", "dim"], args, kwargs, {"dim": None})
+            return self.softmax(name, p["input"], n, p["dim"], where)
         if fn is torch.mean:
             p = _bind(["input", "dim", "keepdim"], args, kwargs, {"keepdim": False})
             return self.spatial_mean(name, p["input"], n, p["dim"], p["keepdim"], where)
@@ -130,6 +135,9 @@ class ModernOps:
             return self.permute(args[0], kwargs.get("dims", dims), n, where)
         if method in ("mul", "mul_"):
             return self.multiply(name, n, args, kwargs, where)
+        if method == "softmax":
+            p = _bind(["self", "dim"], args, kwargs, {})
+            return self.softmax(name, p["self"], n, p["dim"], where)
         if method == "mean":
             p = _bind(["self", "dim", "keepdim"], args, kwargs, {"keepdim": False})
             return self.spatial_mean(name, p["self"], n, p["dim"], p["keepdim"], where)
@@ -183,6 +191,14 @@ class ModernOps:
         layout = "a channels-last" if isinstance(x, _ChannelsLast) else f"a rank-{rank}"
         raise UnsupportedOperation(f"{where}: permute{dims} of {layout} tensor; prpkit converts (0, 2, 3, 1) "
                                    f"(channels-last, for per-pixel layers) and (0, 3, 1, 2) back")
+
+    def softmax(self, name, x, n, dim, where):
+        """Softmax over the channels (dim 1) of (N, C, …)."""
+        rank = len(self.input_shape(n, 0))
+        if not isinstance(x, str) or dim is None or rank < 2 or int(dim) % rank != 1:
+            raise UnsupportedOperation(f"{where}: softmax over dim {dim} of a rank-{rank} tensor; prpkit converts the "
+                                       f"softmax over the channels (dim=1)")
+        return self.g.node(name, "softmax", [x])
 
     def spatial_mean(self, name, x, n, dim, keepdim, where):
         """The mean over H and W of (N, C, H, W): global average pooling (squeeze-excitation
