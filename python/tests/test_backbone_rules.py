@@ -137,8 +137,18 @@ def test_ambiguous_product_needs_an_explicit_rule():
         def forward(self, x):
             return self.a(x) * self.b(x)
 
+    x = torch.rand(1, 3, 4, 4)
     with pytest.raises(prpkit.UnsupportedError, match=r'cannot tell the signal from the gate.*"rule": "gate"'):
-        get_extractor_lrp_composite_model(Product(), set_bias_to_zero=True, example_input=torch.rand(1, 3, 4, 4))
+        get_extractor_lrp_composite_model(Product(), set_bias_to_zero=True, example_input=x)
+    # an explicit rule in the explainer configuration settles it
+    from prpkit._composite import CompositeModel
+    model = prpkit.from_torch(Product().eval(), x)
+    mul = next(n["name"] for n in model.graph["nodes"] if n["op"] == "mul")
+    config = {"composite": "cabrnet_prp", "composite_options": {"similarity_head": False},
+              "rules": {"by_node": {mul: {"rule": "gate", "signal": 1}}}}
+    composite = CompositeModel(model, config)
+    assert composite.rules[mul] == {"rule": "gate", "signal": 1}
+    assert np.isfinite(np.asarray(prpkit.LRP(composite).attribute(x.numpy(), target=(0, 1, 1)))).all()
 
 
 @pytest.mark.parametrize("signed", [False, True], ids=["after_relu", "signed_input"])

@@ -18,14 +18,17 @@ extension Composites {
         case .activation, .channelScale, .softmax: return .passThrough()
         case .layerNorm:
             return .layerNormEpsilon(stabilityFactor: options.stabilityFactor, setBiasToZero: options.setBiasToZero)
-        case .mul: return .gate(signal: try gateSignal(node, in: graph))
+        // An ambiguous product gets no rule here: the explainer's explicit rules may give it
+        // one, and resolving the rules names it otherwise.
+        case .mul: return gateSignal(node, in: graph).map { .gate(signal: $0) }
         default: return nil
         }
     }
 
     /// Which input of a product is the signal: the full-size operand of a per-channel
-    /// gate, else the one not made by a sigmoid or hard-sigmoid (x·σ(x) written out).
-    static func gateSignal(_ node: Node, in graph: Graph) throws -> Int {
+    /// gate, else the one not made by a sigmoid or hard-sigmoid (x·σ(x) written out); nil
+    /// when neither or both are.
+    static func gateSignal(_ node: Node, in graph: Graph) -> Int? {
         let shapes = node.inputs.map { graph.shapes[$0]! }
         if shapes[0] != shapes[1] { return shapes[0] == graph.shapes[node.name]! ? 0 : 1 }
         let producers = Dictionary(uniqueKeysWithValues: graph.nodes.map { ($0.name, $0) })
@@ -36,8 +39,7 @@ extension Composites {
             }
         }
         if isGate[0] != isGate[1] { return isGate[0] ? 1 : 0 }
-        throw PRPKitError.unsupported(
-            "node '\(node.name)' (mul): cannot tell the signal from the gate (neither or both operands are a sigmoid's output); give it a rule, e.g. {\"rule\": \"gate\", \"signal\": 0}")
+        return nil
     }
 
     /// Nodes no relevance reaches: those whose every path to the outputs enters a gate

@@ -37,8 +37,12 @@ public struct RuleSet: Equatable, Sendable {
             } else if RuleSet.functionalKinds.contains(node.op.kind) {
                 out[node.name] = .some(nil)
             } else {
+                // A product the composites cannot read: they tell the signal from the gate by
+                // shape or by a sigmoid's output.
+                let hint = node.op.kind == "mul"
+                    ? " (a product: the composites cannot tell the signal from the gate; give it {\"rule\": \"gate\", \"signal\": 0 or 1})" : ""
                 throw PRPKitError.unsupported(
-                    "node '\(node.name)' (\(node.op.kind)) has no rule and no default rule exists for it; set one explicitly")
+                    "node '\(node.name)' (\(node.op.kind)) has no rule and no default rule exists for it; set one explicitly\(hint)")
             }
         }
         return out
