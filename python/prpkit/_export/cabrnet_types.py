@@ -57,7 +57,10 @@ def _cabrnet_types():
             from cabrnet.archs.generic.conv_extractor import ConvExtractor
             from cabrnet.archs.generic.decision import CaBRNetClassifier
             from cabrnet.archs.protopnet.decision import ProtoPNetClassifier
-            from cabrnet.archs.pipnet.decision import PIPNetClassifier
+            try:
+                from cabrnet.archs.pipnet.decision import PIPNetClassifier
+            except ImportError:  # a CaBRNet without PIPNet: nothing is one
+                PIPNetClassifier = ()
             from cabrnet.core.utils import similarities as s
             _CAB_TYPES = {"CaBRNet": CaBRNet, "ConvExtractor": ConvExtractor,
                           "CaBRNetClassifier": CaBRNetClassifier, "ProtoPNetClassifier": ProtoPNetClassifier,
