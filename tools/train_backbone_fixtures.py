@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "python", "tests", "fixtures", "backbones")
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-from train_bundled_model import SEED, split, to_tensor  # noqa: E402
+from train_bundled_model import SEED, run_epochs, split, to_tensor  # noqa: E402
 
 
 def trunks() -> dict:
@@ -75,18 +75,8 @@ def protopnet(trunk: torch.nn.Module, features: int = 32, per_class: int = 2):
     return model
 
 
-def train(model, x, y, epochs=6, batch=64, lr=2e-3):
-    gen = torch.Generator().manual_seed(SEED)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(epochs):
-        model.train()
-        perm = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), batch):
-            idx = perm[i:i + batch]
-            loss, _ = model.loss(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+def train(model, x, y, label, epochs=6, batch=64, lr=2e-3):
+    run_epochs(model, model.parameters(), x, y, epochs, lr, batch, torch.Generator().manual_seed(SEED), label)
     return model.eval()
 
 
@@ -102,7 +92,7 @@ def main() -> None:
     np.savez_compressed(os.path.join(OUT, "held-out.npz"), gray=gray[held], labels=y_test)
     for name, make in trunks().items():
         torch.manual_seed(SEED)
-        model = train(protopnet(make()), x_train, y_train)
+        model = train(protopnet(make()), x_train, y_train, name)
         with torch.no_grad():
             acc = float((model(torch.from_numpy(x_test))[0].argmax(1).numpy() == y_test).mean())
         prpkit.save(prpkit.from_torch(model, torch.from_numpy(x_test[:1])), os.path.join(OUT, f"{name}.prpkit"))

@@ -156,7 +156,7 @@ public final class RelevancePropagator: @unchecked Sendable {
             var z = self.modifiedParameters[node.name].map { self.graph.evaluate(node, x, overrides: $0) } ?? out
             if let own = hook.denominator { z = own(self, node, x[0], z) }
             let eps = hook.epsilon
-            denominators[node.name] = Kernels.map(z) { v in v + (v < 0 ? -eps : eps) }
+            denominators[node.name] = Kernels.signStabilized(z, eps)
         }
         let forward = try graph.forward(owned, retaining: retainingAll ? nil : backwardReads,
                                         observed: preparedNodes, profile: profile) { node, x, out in

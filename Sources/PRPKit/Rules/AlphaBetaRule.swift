@@ -50,7 +50,7 @@ struct AlphaBetaRule: RuleDefinition {
             if let xm = split.minus {
                 z = Kernels.add(z, engine.signedLayerForward(node, xm, positive: !plusWeightPositive, bias: nil))
             }
-            return Kernels.zennitStabilized(z, stabilizer)
+            return Kernels.signStabilized(z, stabilizer)
         }
         return Cache(positive: z(true, bias: bPlus), negative: beta == 0 ? nil : z(false, bias: bMinus), split: split)
     }
@@ -78,7 +78,8 @@ struct AlphaBetaRule: RuleDefinition {
     }
 }
 
-/// x split into x⁺ (x itself when x ≥ 0) and x⁻ (nil then).
+/// x split into x⁺ (x itself when x ≥ 0) and x⁻ (nil then); the rules that treat the two
+/// signs of their input apart share it (α1β0, αβ, generalised γ).
 struct SignSplit: Sendable {
     var plus: Tensor
     var minus: Tensor?
@@ -91,8 +92,9 @@ struct SignSplit: Sendable {
 }
 
 extension Kernels {
-    /// zennit's stabiliser: z + ε·sign0(z) (sign0(0) = +1; `zennit.core.stabilize`).
-    static func zennitStabilized(_ z: Tensor, _ eps: Float) -> Tensor {
+    /// z + ε·sign0(z) with sign0(0) = +1: Captum's and zennit's stabiliser
+    /// (`zennit.core.stabilize`), the engine's hook denominators and the ε·sign0 sums.
+    static func signStabilized(_ z: Tensor, _ eps: Float) -> Tensor {
         Kernels.map(z) { v in v + (v < 0 ? -eps : eps) }
     }
 }

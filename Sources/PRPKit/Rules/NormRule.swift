@@ -23,7 +23,7 @@ struct NormRule: RuleDefinition {
     }
 
     func prepare(_ engine: RelevancePropagator, _ node: Node, inputs: [Tensor], output: Tensor) throws -> (any RuleCache)? {
-        Cache(denominator: Kernels.zennitStabilized(output, stabilizer))
+        Cache(denominator: Kernels.signStabilized(output, stabilizer))
     }
 
     func backward(_ engine: RelevancePropagator, _ node: Node, _ g: Tensor, state: RelevancePropagator.ForwardState,

@@ -32,18 +32,14 @@ struct PRPAlpha1Beta0Rule: RuleDefinition {
     func prepare(_ engine: RelevancePropagator, _ node: Node, inputs: [Tensor], output: Tensor) throws -> (any RuleCache)? {
         let x = inputs[0]
         let bPlus = setBiasToZero ? nil : engine.graph.parameter(node, "bias").map { t in Kernels.map(t) { max($0, 0) } }
-        let hasNegative = x.buffer.contains { $0 < 0 }
-        let xPlus = hasNegative ? Kernels.map(x) { max($0, 0) } : x
-        var z = engine.signedLayerForward(node, xPlus, positive: true, bias: bPlus)
-        var xMinus: Tensor? = nil
-        if hasNegative {
-            let xm = Kernels.map(x) { min($0, 0) }
+        let split = SignSplit(x)
+        var z = engine.signedLayerForward(node, split.plus, positive: true, bias: bPlus)
+        if let xm = split.minus {
             z = Kernels.add(z, engine.signedLayerForward(node, xm, positive: false, bias: nil))
-            xMinus = xm
         }
         let eps = stabilityFactor
         let den = Kernels.map(z) { v in v + (v > 0 ? eps : (v < 0 ? -eps : 1e-12)) }
-        return Cache(denominator: den, xPlus: xPlus, xMinus: xMinus)
+        return Cache(denominator: den, xPlus: split.plus, xMinus: split.minus)
     }
 
     func backward(_ engine: RelevancePropagator, _ node: Node, _ g: Tensor, state: RelevancePropagator.ForwardState,

@@ -24,7 +24,7 @@ struct StackedSumRule: RuleDefinition {
 
     func denominator(_ o: Tensor) -> Tensor {
         let eps = stabilityFactor
-        if epsilonOnSign { return Kernels.map(o) { $0 + ($0 < 0 ? -eps : eps) } }
+        if epsilonOnSign { return Kernels.signStabilized(o, eps) }
         return Kernels.map(o) { $0 == 0 ? eps : $0 }
     }
 
